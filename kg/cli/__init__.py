@@ -1,0 +1,82 @@
+"""The ``kg`` command line: a thin click layer over the library.
+
+Each command parses its options, calls one library function, formats the result, and turns the
+project's exceptions (``kg.errors``) into one line on stderr with a non-zero exit code. ``--debug``
+shows the traceback instead. Commands live in topic modules (``kg.cli.query_commands`` ...) that import
+heavy libraries (pyvis, networkx, pyshacl) only inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kg.errors import KgError
+
+
+class KgGroup(click.Group):
+    """A click group that reports ``KgError`` as one clean line, unless ``--debug`` is given."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KgError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"kg: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (BrokenPipeError, KeyboardInterrupt):  # `kg ... | head`, Ctrl-C: quiet exit
+            sys.stderr.close()
+            ctx.exit(130)
+
+
+@click.group(cls=KgGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", "data_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Add a Turtle (or other RDF) file to the bundled graph; repeatable.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
+              help="Use a persistent Oxigraph store in DIR (see `kg load`).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="kg-ai-money", prog_name="kg")
+@click.pass_context
+def main(ctx, data_files, store_dir, debug):
+    """kg: the knowledge graph of the AI industry's money.
+
+    Query the bundled graph with SPARQL, look entities up, trace money flows and circular deals,
+    validate the data, and draw the deal web as an HTML page.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(debug=debug, data=list(data_files), store_dir=store_dir)
+
+
+def data_option(command):
+    """Add a per-command ``--data`` (same meaning as the group option) to ``command``."""
+    def remember(ctx, _param, value):
+        ctx.ensure_object(dict)
+        ctx.obj.setdefault("data", [])
+        ctx.obj["data"] = ctx.obj["data"] + list(value)
+        return value
+    return click.option("--data", "command_data", multiple=True, type=click.Path(dir_okay=False),
+                        expose_value=False, callback=remember, is_eager=True,
+                        help="Add an RDF file to the bundled graph; repeatable.")(command)
+
+
+def open_graph(ctx: click.Context, *, for_validation: bool = False):
+    """The graph every command works on: bundled data plus ``--data`` files (or the ``--store``)."""
+    from kg.graph import load_graph
+
+    obj = ctx.find_root().obj or {}
+    return load_graph(obj.get("data", []))
+
+
+def _register_commands() -> None:
+    from kg.cli import query_commands, validate_command  # noqa: F401  (registers commands)
+    for optional in ("flow_commands", "viz_command", "store_commands"):
+        try:
+            __import__(f"kg.cli.{optional}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"kg.cli.{optional}":
+                raise
+
+
+_register_commands()

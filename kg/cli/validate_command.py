@@ -1,0 +1,1 @@
+"""The ``kg validate`` command."""

@@ -1,0 +1,51 @@
+"""The project's own exceptions: each carries a one-line message and the exit code the CLI uses."""
+
+
+class KgError(Exception):
+    """Base class: a problem with the user's input or data, reported as one line."""
+
+    exit_code = 2
+
+
+class InputFileError(KgError):
+    """A file the user named is missing or unreadable."""
+
+
+class DataSyntaxError(KgError):
+    """A data file is not valid RDF; the message names file, line and column."""
+
+    def __init__(self, path, line, column, detail):
+        self.path, self.line, self.column, self.detail = str(path), line, column, detail
+        where = f"{self.path}:{line}:{column}" if line else self.path
+        super().__init__(f"{where}: syntax error: {detail}")
+
+
+class QuerySyntaxError(KgError):
+    """A SPARQL query does not parse; the message names line, column and the offending text."""
+
+
+class UnknownQueryError(KgError):
+    """No stored query has that name."""
+
+
+class UnknownEntityError(KgError):
+    """No entity has that name; ``suggestions`` holds the closest names."""
+
+    def __init__(self, name, suggestions=()):
+        self.name, self.suggestions = name, list(suggestions)
+        hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"no entity named {name!r}{hint}")
+
+
+class UsageError(KgError):
+    """Options that cannot work together or values out of range."""
+
+
+class QueryTimeout(KgError):
+    """A query ran past its time limit."""
+
+    exit_code = 3
+
+
+class UnknownConditionError(KgError):
+    """A --assume names a condition the data does not have."""

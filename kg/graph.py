@@ -1,0 +1,103 @@
+"""Loading the graph: where the bundled data lives, the namespaces, and parsing files into rdflib.
+
+This is the one place that reads RDF files. Everything else receives a graph.
+
+>>> graph = load_graph()
+>>> (KGD.Nvidia, RDFS.label, Literal("英伟达", lang="zh")) in graph
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from rdflib import Graph, Literal, Namespace
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
+
+from kg.errors import DataSyntaxError, InputFileError, UsageError
+
+KG = Namespace("https://w3id.org/aimoney/ontology#")
+KGD = Namespace("https://w3id.org/aimoney/id/")
+SCHEMA = Namespace("https://schema.org/")
+ORG = Namespace("http://www.w3.org/ns/org#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+UNIT = Namespace("http://qudt.org/vocab/unit/")
+WD = Namespace("http://www.wikidata.org/entity/")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+#: Prefixes predeclared for every SPARQL query and bound when serializing.
+PREFIXES: dict[str, Namespace] = {
+    "kg": KG, "kgd": KGD, "schema": SCHEMA, "org": ORG, "prov": PROV, "unit": UNIT, "wd": WD,
+    "rdf": Namespace(str(RDF)), "rdfs": Namespace(str(RDFS)), "owl": Namespace(str(OWL)),
+    "xsd": Namespace(str(XSD)), "skos": Namespace(str(SKOS)), "dcterms": DCTERMS,
+    "foaf": FOAF, "sh": SH,
+}
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY_FILE = PROJECT_ROOT / "ontology" / "kg.ttl"
+SHAPES_FILE = PROJECT_ROOT / "ontology" / "shapes.ttl"
+FACTS_FILE = PROJECT_ROOT / "facts.ttl"
+QUERIES_DIR = PROJECT_ROOT / "queries"
+SOURCE_DOCUMENT = PROJECT_ROOT / "sources" / "article.zh.txt"
+
+_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".rdf": "xml",
+            ".xml": "xml", ".n3": "n3", ".trig": "trig", ".nq": "nquads"}
+
+
+def bundled_files() -> list[Path]:
+    """The files of the bundled graph: the ontology and the article's facts."""
+    return [ONTOLOGY_FILE, FACTS_FILE]
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every predeclared namespace, to put before a user's query."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+def new_graph(store: str = "default") -> Graph:
+    """An empty graph with our prefixes bound; ``store`` is an rdflib store name ("default", "Oxigraph")."""
+    graph = Graph(store=store)
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)
+    return graph
+
+
+def parse_file(graph: Graph, path: str | Path) -> Graph:
+    """Parse one RDF file into ``graph``; raise a one-line error naming the file (and line, column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{path}: unknown RDF file type {path.suffix!r} (use .ttl, .nt, .jsonld, .rdf, .trig)")
+    try:
+        graph.parse(path, format=fmt)
+    except UnicodeDecodeError as exc:
+        raise DataSyntaxError(path, None, None, f"not UTF-8 text ({exc.reason})") from exc
+    except Exception as exc:  # rdflib's parsers raise many unrelated types; each becomes one line.
+        raise _syntax_error(path, exc) from exc
+    return graph
+
+
+def _syntax_error(path: Path, exc: Exception) -> DataSyntaxError:
+    text, offset = getattr(exc, "_str", None), getattr(exc, "_i", None)
+    if isinstance(text, (bytes, str)) and isinstance(offset, int):  # rdflib's Turtle/N3 BadSyntax
+        newline = b"\n" if isinstance(text, bytes) else "\n"
+        line = text.count(newline, 0, offset) + 1
+        start = text.rfind(newline, 0, offset) + 1
+        prefix = text[start:offset]
+        column = len(prefix.decode("utf-8", "replace") if isinstance(prefix, bytes) else prefix) + 1
+        return DataSyntaxError(path, line, column, getattr(exc, "_why", "bad syntax"))
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return DataSyntaxError(path, getattr(exc, "lineno", None), getattr(exc, "offset", None), detail)
+
+
+def load_graph(extra: Iterable[str | Path] = (), *, bundled: bool = True, store: str = "default") -> Graph:
+    """The bundled graph (ontology + facts) plus the user's ``extra`` files, in a new graph."""
+    graph = new_graph(store)
+    for path in (bundled_files() if bundled else []) + [Path(p) for p in extra]:
+        parse_file(graph, path)
+    return graph
