@@ -49,3 +49,9 @@ class QueryTimeout(KgError):
 
 class UnknownConditionError(KgError):
     """A --assume names a condition the data does not have."""
+
+
+class NoResultsError(KgError):
+    """A query that ran fine but found nothing (no path, no cycle, no flows): exit code 1, like grep."""
+
+    exit_code = 1

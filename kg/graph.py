@@ -53,8 +53,11 @@ def bundled_files() -> list[Path]:
 
 
 def sparql_prologue() -> str:
-    """PREFIX lines for every predeclared namespace, to put before a user's query."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+    """PREFIX declarations for every predeclared namespace, on ONE line, to put before a user's query.
+
+    One line, so that a parser's error position in the user's text is simply one line further down.
+    """
+    return " ".join(f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items()) + "\n"
 
 
 def new_graph(store: str = "default") -> Graph:
@@ -96,7 +99,14 @@ def _syntax_error(path: Path, exc: Exception) -> DataSyntaxError:
 
 
 def load_graph(extra: Iterable[str | Path] = (), *, bundled: bool = True, store: str = "default") -> Graph:
-    """The bundled graph (ontology + facts) plus the user's ``extra`` files, in a new graph."""
+    """The bundled graph (ontology + facts) plus the user's ``extra`` files, in a new graph.
+
+    ``store="default"`` is rdflib's in-memory store (what pyshacl and owlrl need); ``store="oxigraph"``
+    parses the files straight into an in-memory Oxigraph store (kg.store), the fast query path.
+    """
+    if store.lower() == "oxigraph":
+        from kg.store import load_oxigraph
+        return load_oxigraph((bundled_files() if bundled else []) + [Path(p) for p in extra])
     graph = new_graph(store)
     for path in (bundled_files() if bundled else []) + [Path(p) for p in extra]:
         parse_file(graph, path)

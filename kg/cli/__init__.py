@@ -62,11 +62,23 @@ def data_option(command):
 
 
 def open_graph(ctx: click.Context, *, for_validation: bool = False):
-    """The graph every command works on: bundled data plus ``--data`` files (or the ``--store``)."""
+    """The graph every command works on: bundled data plus ``--data`` files (or the ``--store``).
+
+    It runs on the Oxigraph engine (kg.store): an in-memory store, or the persistent ``--store DIR``
+    (refreshed first if its files changed; ``--data`` files are added to it). ``for_validation=True``
+    returns rdflib's in-memory store instead, which pyshacl needs to be fast.
+    """
     from kg.graph import load_graph
 
     obj = ctx.find_root().obj or {}
-    return load_graph(obj.get("data", []))
+    data, store_dir = obj.get("data", []), obj.get("store_dir")
+    if store_dir:
+        from kg.store import open_store, store_files
+        if for_validation:
+            open_store(store_dir, data).close()  # refresh first, so the files listed are current
+            return load_graph(store_files(store_dir), bundled=False)
+        return open_store(store_dir, data)
+    return load_graph(data, store="default" if for_validation else "oxigraph")
 
 
 def _register_commands() -> None:

@@ -1,0 +1,274 @@
+"""Finding entities by name, and gathering everything the graph says about one of them.
+
+Names are matched case-insensitively and after Unicode normalization (NFKC), against English and Chinese
+labels, aliases, prefixed names (``kgd:Nvidia``), full IRIs and IRI local names. An unknown name raises
+``UnknownEntityError`` with the closest known names.
+
+>>> from kg.graph import load_graph
+>>> graph = load_graph()
+>>> resolve_entity(graph, "英伟达") == resolve_entity(graph, "nvidia") == resolve_entity(graph, "kgd:Nvidia")
+True
+>>> try:
+...     resolve_entity(graph, "Nvidea")
+... except UnknownEntityError as error:
+...     print(error)
+no entity named 'Nvidea'; did you mean: Nvidia?
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass, field
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
+
+from kg.errors import UnknownEntityError, UsageError
+from kg.figures import Figure, SourceSpan, local_name, read_figure, read_sources
+from kg.graph import KG, ORG, PREFIXES
+
+_NAME_PROPERTIES = (RDFS.label, KG.alias, SKOS.altLabel, SKOS.prefLabel)
+
+# Where several things share a name ("Google" the company, not a deal), prefer agents, then products.
+_PREFERRED_TYPES = (KG.Organization, KG.Person, KG.Product, KG.ComputeResource, KG.Condition, KG.Deal)
+
+
+def normalize(name: str) -> str:
+    """The form names are compared in: NFKC, case-folded, inner white space collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def name_index(graph: Graph) -> dict[str, set[URIRef]]:
+    """Every name (label, alias, local name) of every data IRI that has a label, normalized, to its IRIs.
+
+    Ontology terms are left out (they are reached by prefixed name, ``kg:Investor``), so that a person's
+    misspelt company name is not "corrected" to a class.
+    """
+    index: dict[str, set[URIRef]] = {}
+    ontology = str(KG)
+    for prop in _NAME_PROPERTIES:
+        for subject, name in graph.subject_objects(prop):
+            if isinstance(subject, URIRef) and not str(subject).startswith(ontology):
+                index.setdefault(normalize(str(name)), set()).add(subject)
+                index.setdefault(normalize(local_name(subject)), set()).add(subject)
+    return index
+
+
+def resolve_entity(graph: Graph, name: str) -> URIRef:
+    """The IRI named by ``name``; raises UnknownEntityError (with suggestions) or UsageError (ambiguous)."""
+    text = name.strip()
+    iri = _as_iri(graph, text)
+    if iri is not None:
+        return iri
+    index = name_index(graph)
+    candidates = index.get(normalize(text), set())
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    if candidates:
+        return _prefer(graph, candidates, name)
+    raise UnknownEntityError(name, suggest_names(graph, text, index))
+
+
+def suggest_names(graph: Graph, name: str, index: dict[str, set[URIRef]] | None = None, limit: int = 3) -> list[str]:
+    """The display names closest to ``name`` (spelling mistakes, partial names)."""
+    index = index if index is not None else name_index(graph)
+    wanted = normalize(name)
+    # A name that starts a known name ("Sam" in "Sam Altman") beats a near spelling ("Sam" ~ "AMD").
+    close = sorted((known for known in index if wanted and known.startswith(wanted)), key=len)
+    if not close:
+        scored = sorted(((difflib.SequenceMatcher(None, wanted, known).ratio(), known) for known in index), reverse=True)
+        best = scored[0][0] if scored else 0.0
+        close = [known for ratio, known in scored if ratio >= max(0.6, best - 0.1)]
+    if not close:
+        close = sorted((known for known in index if wanted and wanted in known), key=len)
+    names = []
+    for key in close:
+        for iri in sorted(index[key]):
+            label = display_name(graph, iri)
+            if label not in names:
+                names.append(label)
+    return names[:limit]
+
+
+def display_name(graph: Graph, iri, lang: str = "en") -> str:
+    """The label in ``lang`` (falling back to any label, then the local name)."""
+    fallback = None
+    for label in graph.objects(iri, RDFS.label):
+        if getattr(label, "language", None) == lang:
+            return str(label)
+        fallback = fallback or str(label)
+    return fallback or local_name(iri)
+
+
+def _as_iri(graph: Graph, text: str) -> URIRef | None:
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if text.startswith(("http://", "https://", "urn:")):
+        iri = URIRef(text)
+        return iri if (iri, None, None) in graph else None
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in PREFIXES and " " not in rest:
+        iri = URIRef(str(PREFIXES[prefix]) + rest)
+        return iri if (iri, None, None) in graph else None
+    return None
+
+
+def _prefer(graph: Graph, candidates: set[URIRef], name: str) -> URIRef:
+    for wanted in _PREFERRED_TYPES:
+        matching = [iri for iri in candidates if _is_a(graph, iri, wanted)]
+        if len(matching) == 1:
+            return matching[0]
+    names = ", ".join(sorted(graph.namespace_manager.normalizeUri(iri) for iri in candidates))
+    raise UsageError(f"the name {name!r} is ambiguous: it names {names}; use one of these")
+
+
+def _is_a(graph: Graph, iri, cls) -> bool:
+    for kind in graph.objects(iri, RDF.type):
+        if kind == cls or (kind, RDFS.subClassOf * "*", cls) in graph:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Everything about one entity (for `kg show`)
+
+
+@dataclass
+class DealView:
+    """A deal seen from one party: its role, the other parties, the amount and terms, and sources."""
+
+    iri: URIRef
+    label: str
+    kind: str
+    role: str
+    counterparties: list[tuple[str, str]]
+    amount: Figure | None
+    amount_if_condition_fails: Figure | None
+    terms: list[tuple[str, Figure]]
+    conditions: list[str]
+    modality: str | None
+    sources: tuple[SourceSpan, ...]
+
+
+@dataclass
+class ClaimView:
+    """A figure claimed about the entity, with the period and modality it refers to."""
+
+    iri: URIRef
+    metric: str
+    figure: Figure | None
+    period: str
+    modality: str | None
+    segment: str | None
+    sources: tuple[SourceSpan, ...]
+
+
+@dataclass
+class EntityView:
+    """What `kg show` prints: names, kinds, roles, deals, claims and statements about one entity."""
+
+    iri: URIRef
+    label_en: str
+    label_zh: str | None
+    aliases: list[str]
+    kinds: list[str]
+    same_as: list[str]
+    roles: list[tuple[str, str, str, tuple[SourceSpan, ...]]] = field(default_factory=list)
+    deals: list[DealView] = field(default_factory=list)
+    claims: list[ClaimView] = field(default_factory=list)
+    statements: list[tuple[str, tuple[SourceSpan, ...]]] = field(default_factory=list)
+
+
+_ROLE_PROPERTIES = (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner, KG.advisor, KG.negotiatedBy)
+_TERM_PROPERTIES = (KG.originalAmount, KG.reduction, KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.duration)
+
+
+def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
+    """Gather everything the graph states about ``iri`` (does not change the graph)."""
+    label_zh = next((str(l) for l in graph.objects(iri, RDFS.label) if getattr(l, "language", None) == "zh"), None)
+    view = EntityView(
+        iri=iri,
+        label_en=display_name(graph, iri),
+        label_zh=label_zh,
+        aliases=sorted(str(a) for a in graph.objects(iri, KG.alias)),
+        kinds=sorted(display_name(graph, kind) for kind in graph.objects(iri, RDF.type)),
+        same_as=sorted(str(s) for s in graph.objects(iri, OWL.sameAs)),
+    )
+    for assignment in set(graph.subjects(ORG.member, iri)) | set(graph.subjects(ORG.organization, iri)):
+        person, organization = graph.value(assignment, ORG.member), graph.value(assignment, ORG.organization)
+        role = display_name(graph, graph.value(assignment, ORG.role))
+        if graph.value(assignment, KG.former) is not None and graph.value(assignment, KG.former).toPython():
+            role = "former " + role
+        view.roles.append((display_name(graph, person), role, display_name(graph, organization),
+                           read_sources(graph, assignment)))
+    for prop in _ROLE_PROPERTIES:
+        for deal in graph.subjects(prop, iri):
+            view.deals.append(_deal_view(graph, deal, iri, local_name(prop)))
+    for claim in graph.subjects(KG.about, iri):
+        if (claim, RDF.type, KG.Claim) in graph:
+            view.claims.append(_claim_view(graph, claim))
+    statement_nodes = set(graph.subjects(KG.about, iri)) | set(graph.subjects(KG.mentions, iri))
+    for statement in statement_nodes:
+        if (statement, RDF.type, KG.Statement) in graph:
+            summary = graph.value(statement, KG.summary) or ""
+            summaries = [s for s in graph.objects(statement, KG.summary) if getattr(s, "language", None) == "en"]
+            view.statements.append((str(summaries[0] if summaries else summary), read_sources(graph, statement)))
+    view.roles.sort(key=lambda r: (r[0], r[1], r[2]))
+    view.deals.sort(key=lambda d: (-(d.amount.high or d.amount.low or 0) if d.amount else 1, d.label))
+    view.claims.sort(key=lambda c: (c.metric, c.period))
+    view.statements.sort(key=lambda s: (s[1][0].line if s[1] else 0, s[0]))
+    return view
+
+
+def _deal_view(graph: Graph, deal, entity, role: str) -> DealView:
+    others = []
+    for prop in _ROLE_PROPERTIES[:5]:
+        for party in graph.objects(deal, prop):
+            if party != entity:
+                others.append((local_name(prop), display_name(graph, party)))
+    terms = []
+    for prop in _TERM_PROPERTIES:
+        for node in graph.objects(deal, prop):
+            figure = read_figure(graph, node)
+            if figure is not None:
+                terms.append((display_name(graph, prop), figure))
+    modality = graph.value(deal, KG.modality)
+    kind = next((display_name(graph, t) for t in graph.objects(deal, RDF.type)), "deal")
+    return DealView(
+        iri=deal, label=display_name(graph, deal), kind=kind, role=role, counterparties=sorted(others),
+        amount=read_figure(graph, graph.value(deal, KG.amount)),
+        amount_if_condition_fails=read_figure(graph, graph.value(deal, KG.amountIfConditionFails)),
+        terms=terms,
+        conditions=sorted(display_name(graph, c) for c in graph.objects(deal, KG.condition)),
+        modality=display_name(graph, modality) if modality is not None else None,
+        sources=read_sources(graph, deal),
+    )
+
+
+def _claim_view(graph: Graph, claim) -> ClaimView:
+    modality = graph.value(claim, KG.modality)
+    segment = graph.value(claim, KG.segment)
+    return ClaimView(
+        iri=claim, metric=display_name(graph, graph.value(claim, KG.metric)),
+        figure=read_figure(graph, graph.value(claim, KG.figure)), period=period_text(graph, claim),
+        modality=display_name(graph, modality) if modality is not None else None,
+        segment=display_name(graph, segment) if segment is not None else None,
+        sources=read_sources(graph, claim),
+    )
+
+
+def period_text(graph: Graph, node) -> str:
+    """The time a fact refers to, as text: '2025', 'as of 2024-12-31', 'by 2025-12-31', '2025-01-01–2029-12-31'."""
+    parts = []
+    start, end = graph.value(node, KG.periodStart), graph.value(node, KG.periodEnd)
+    if start is not None or end is not None:
+        parts.append(f"{start or '…'}–{end or '…'}")
+    for prop, template in ((KG.asOf, "as of {}"), (KG.byDate, "by {}"), (KG.year, "{}")):
+        value = graph.value(node, prop)
+        if value is not None and not parts:
+            parts.append(template.format(value))
+    expression = graph.value(node, KG.timeExpression)
+    if expression is not None:
+        parts.append(f"({expression})")
+    return " ".join(parts)

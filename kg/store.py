@@ -1,0 +1,287 @@
+"""Graphs on the Oxigraph engine: the fast query path, in memory or persisted in a directory.
+
+rdflib's own in-memory store answers SPARQL joins in Python; on a few thousand deals the two-deal
+join of the circular-deal query already takes a minute. Oxigraph (a Rust RDF database) answers the
+same query in milliseconds. We keep rdflib's API — callers get an ``rdflib.Graph`` whose store is
+oxrdflib's ``OxigraphStore`` — so ``graph.query``, ``graph.triples`` and ``graph.value`` work unchanged.
+
+Two ways to open one:
+
+* ``load_oxigraph(paths)`` parses files straight into an in-memory Oxigraph store (pyoxigraph's
+  parsers, no rdflib parsing in Python), which is what every ``kg`` command does by default.
+* ``open_store(directory, extra)`` reopens a persistent store made by ``load_store`` (``kg load``).
+  The directory holds the Oxigraph database and a manifest of the source files (path, size,
+  modification time, SHA-256). When a source file has changed, or ``extra`` names a file the store
+  does not have yet, the store is rebuilt from its files before it is used; otherwise it is opened
+  read-only, so several processes can read it at once.
+
+The data lives in Oxigraph's default graph and the returned rdflib Graph is bound to it, so a
+SPARQL query sees exactly the loaded triples. pyshacl and OWL reasoning are slow on this store
+(each triple lookup crosses from Python to Rust); validation uses rdflib's in-memory store instead.
+
+>>> from kg.graph import KGD, RDFS, Literal, bundled_files
+>>> graph = load_oxigraph(bundled_files())
+>>> (KGD.Nvidia, RDFS.label, Literal("英伟达", lang="zh")) in graph
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from kg.errors import InputFileError, KgError, UsageError
+
+#: Name of the manifest file inside a store directory.
+MANIFEST_NAME = "kg-store.json"
+#: Subdirectory holding the Oxigraph database.
+DATABASE_NAME = "oxigraph"
+_MANIFEST_VERSION = 1
+
+
+class StoreError(KgError):
+    """A --store directory is missing, not a kg store, or cannot be opened."""
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a persistent store holds, as recorded in its manifest."""
+
+    directory: Path
+    files: tuple[Path, ...]
+    triples: int
+    rebuilt: bool
+    seconds: float
+
+
+# --------------------------------------------------------------------------- in-memory graphs
+
+def new_oxigraph_graph(ox_store=None):
+    """An empty rdflib Graph on an Oxigraph store (a new in-memory one unless ``ox_store`` is given)."""
+    from oxrdflib import OxigraphStore
+    from rdflib import Graph
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+    from kg.graph import PREFIXES
+
+    # Bound to Oxigraph's default graph: a fixed identifier, so a persistent store reopens with its
+    # data visible, and SPARQL's default graph is exactly the loaded triples.
+    graph = Graph(store=OxigraphStore(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID)
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)
+    return graph
+
+
+def load_oxigraph(paths: Iterable[str | Path]):
+    """A new in-memory Oxigraph-backed rdflib Graph holding the triples of ``paths``."""
+    graph = new_oxigraph_graph()
+    ox_store = graph.store._inner
+    for path in paths:
+        _load_file(ox_store, Path(path), bulk=False)
+    return graph
+
+
+def _ox_format(path: Path):
+    """pyoxigraph's format for ``path``, or None when rdflib's parser should read it."""
+    import pyoxigraph as ox
+
+    from kg.graph import _FORMATS
+
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{path}: unknown RDF file type {path.suffix!r} (use .ttl, .nt, .jsonld, .rdf, .trig)")
+    # Quad formats and N3 keep rdflib's reading (everything into one graph, rdflib's N3 dialect);
+    # JSON-LD too, because rdflib and Oxigraph resolve contexts differently.
+    return {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "xml": ox.RdfFormat.RDF_XML}.get(fmt)
+
+
+def _load_file(ox_store, path: Path, *, bulk: bool) -> None:
+    """Parse one file into ``ox_store``'s default graph; bad input becomes one-line kg errors."""
+    import pyoxigraph as ox
+
+    from kg.errors import DataSyntaxError
+    from kg.graph import parse_file
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    fmt = _ox_format(path)
+    if fmt is None:
+        from rdflib import Graph
+
+        ox_store.extend(list(_to_ox_quads(parse_file(Graph(), path))))
+        return
+    load = ox_store.bulk_load if bulk else ox_store.load
+    try:
+        load(path=str(path), format=fmt, base_iri=path.resolve().as_uri(), to_graph=ox.DefaultGraph())
+    except SyntaxError as exc:
+        raise DataSyntaxError(path, exc.lineno, exc.offset, exc.msg) from exc
+    except (OSError, ValueError) as exc:
+        raise DataSyntaxError(path, None, None, " ".join(str(exc).split())[:200]) from exc
+
+
+def _to_ox_quads(graph):
+    from oxrdflib._converter import to_ox
+    import pyoxigraph as ox
+
+    default = ox.DefaultGraph()
+    for s, p, o in graph:
+        yield ox.Quad(to_ox(s), to_ox(p), to_ox(o), default)
+
+
+# --------------------------------------------------------------------------- persistent stores
+
+def _fingerprint(path: Path, *, with_hash: bool = True) -> dict:
+    stat = path.stat()
+    entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if with_hash:
+        entry["sha256"] = _sha256(path)
+    return entry
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory: str | Path) -> dict | None:
+    """The manifest of the store in ``directory``, or None when there is none."""
+    path = Path(directory) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("version") != _MANIFEST_VERSION:
+        raise StoreError(f"{path}: not a kg store manifest (version {manifest.get('version')!r}); "
+                         f"rebuild it with `kg load --store {directory} FILES`")
+    return manifest
+
+
+def _changed(entry: dict) -> bool:
+    """Whether the file recorded in ``entry`` differs from what was loaded."""
+    path = Path(entry["path"])
+    if not path.is_file():
+        raise StoreError(f"{path}: source file of the store is missing; "
+                         f"reload the store with `kg load --store DIR FILES`")
+    stat = path.stat()
+    if stat.st_size != entry["size"]:
+        return True
+    if stat.st_mtime_ns == entry["mtime_ns"]:
+        return False
+    return _sha256(path) != entry["sha256"]  # touched but maybe not edited: compare contents
+
+
+def _resolve(paths: Iterable[str | Path]) -> list[Path]:
+    resolved = []
+    for p in paths:
+        path = Path(p).expanduser().resolve()
+        if not path.is_file():
+            raise InputFileError(f"{p}: no such file")
+        if path not in resolved:
+            resolved.append(path)
+    return resolved
+
+
+def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundled: bool = True,
+               force: bool = False) -> StoreInfo:
+    """Make (or refresh) the persistent store in ``directory`` from the bundled files plus ``files``.
+
+    The store is rebuilt when the file list differs from the manifest's, a file changed, or ``force``;
+    otherwise nothing is done. Returns what the store holds.
+    """
+    from kg.graph import bundled_files
+
+    directory = Path(directory)
+    wanted = _resolve((bundled_files() if bundled else []) + list(files))
+    if not wanted:
+        raise UsageError("nothing to load: give files, or leave the bundled data in (no --no-bundled)")
+    manifest = _check_directory(directory)
+    if manifest is not None and not force:
+        recorded = [Path(e["path"]) for e in manifest["files"]]
+        if recorded == wanted and not any(_changed(e) for e in manifest["files"]):
+            return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0)
+    return _rebuild(directory, wanted)
+
+
+def _check_directory(directory: Path) -> dict | None:
+    if directory.exists() and not directory.is_dir():
+        raise StoreError(f"{directory}: not a directory")
+    manifest = read_manifest(directory) if directory.is_dir() else None
+    if manifest is None and directory.is_dir() and any(directory.iterdir()):
+        raise StoreError(f"{directory}: not a kg store (no {MANIFEST_NAME}) and not empty; "
+                         "choose a new or empty directory")
+    return manifest
+
+
+def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
+    """Load ``files`` into a fresh database beside the old one, then swap it in and write the manifest."""
+    import pyoxigraph as ox
+
+    started = time.perf_counter()
+    directory.mkdir(parents=True, exist_ok=True)
+    fresh, old = directory / (DATABASE_NAME + ".new"), directory / (DATABASE_NAME + ".old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    entries = [_fingerprint(path) for path in files]  # before loading: a file edited meanwhile reloads next time
+    ox_store = ox.Store(str(fresh))
+    try:
+        for path in files:
+            _load_file(ox_store, path, bulk=True)
+        ox_store.flush()
+        triples = len(ox_store)
+    except BaseException:
+        del ox_store
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    del ox_store  # closes the database before it is moved
+    database = directory / DATABASE_NAME
+    if database.exists():
+        database.rename(old)
+    fresh.rename(database)
+    shutil.rmtree(old, ignore_errors=True)
+    manifest = {"version": _MANIFEST_VERSION, "files": entries, "triples": triples,
+                "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    tmp = directory / (MANIFEST_NAME + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, directory / MANIFEST_NAME)
+    return StoreInfo(directory, tuple(files), triples, True, time.perf_counter() - started)
+
+
+def open_store(directory: str | Path, extra: Iterable[str | Path] = ()):
+    """The persistent store in ``directory`` as an rdflib Graph on Oxigraph, refreshed if stale.
+
+    ``extra`` files (``--data``) not yet in the store are added to it (and stay in it).
+    """
+    import pyoxigraph as ox
+
+    directory = Path(directory)
+    manifest = read_manifest(directory) if directory.is_dir() else None
+    if manifest is None:
+        raise StoreError(f"{directory}: no kg store there; create it with `kg load --store {directory} [FILES]`")
+    recorded = [Path(e["path"]) for e in manifest["files"]]
+    added = [p for p in _resolve(extra) if p not in recorded]
+    if added or any(_changed(e) for e in manifest["files"]):
+        _rebuild(directory, recorded + added)
+    try:
+        ox_store = ox.Store.read_only(str(directory / DATABASE_NAME))
+    except OSError as exc:
+        raise StoreError(f"{directory}: cannot open the store ({' '.join(str(exc).split())[:200]})") from exc
+    return new_oxigraph_graph(ox_store)
+
+
+def store_files(directory: str | Path) -> list[Path]:
+    """The source files recorded in the store's manifest (for re-reading them into rdflib's store)."""
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise StoreError(f"{directory}: no kg store there; create it with `kg load --store {directory} [FILES]`")
+    return [Path(e["path"]) for e in manifest["files"]]

@@ -1,0 +1,711 @@
+"""The deal web: the money-flow graph as one self-contained, interactive HTML page.
+
+``render(graph)`` turns an rdflib graph into the text of an HTML page that draws the flow graph of
+:func:`kg.flows.flow_graph` (organizations and people as nodes, money flows and relations as arrows
+in the direction money moves) with vis-network, assembled with pyvis. The page needs no network:
+vis-network's script and stylesheet are copied into it from the pyvis package, and nothing else is
+linked (pyvis's own "in_line" template still loads Bootstrap from a CDN, so its template is not used).
+
+Every string that comes from the data reaches the page as JSON inside a ``<script type="application/json">``
+block (with ``<``, ``>`` and ``&`` escaped) and is put into the page by the page's script with
+``textContent``, never as HTML: a label such as ``<img src=x onerror=alert(1)>`` shows as text.
+
+The layout is deterministic: nodes and edges are sorted, vis-network's random seed is fixed, and
+physics stops after a fixed number of stabilization iterations.
+
+>>> from kg.graph import load_graph
+>>> page = render(load_graph())
+>>> page.startswith("<!DOCTYPE html>") and "vis.Network" in page
+True
+>>> import re
+>>> re.findall(r'(?:src|href)\\s*=\\s*["\\']?https?:', page)
+[]
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDFS
+
+from kg.errors import UsageError
+from kg.graph import KG
+
+#: Above this many nodes a page gets slow to lay out; ``build`` keeps the largest flows only.
+MAX_NODES = 500
+
+#: Kinds of flows and relations (the ``kind`` of :func:`kg.flows.flow_graph` edges): id -> (name, colour).
+EDGE_KINDS: dict[str, tuple[str, str]] = {
+    "investment": ("Investment", "#2563eb"),
+    "purchase": ("Chips / compute purchase", "#ea580c"),
+    "contract": ("Cloud / service contract", "#0891b2"),
+    "equity": ("Equity / options", "#9333ea"),
+    "in-kind": ("In-kind value (data center, product)", "#16a34a"),
+    "partnership": ("Partnership (no direction)", "#64748b"),
+    "role": ("Role (person → organization)", "#a8a29e"),
+    "other": ("Other", "#78716c"),
+}
+_RELATIONS = ("partnership", "role")
+
+#: Kinds of nodes, in the order that picks a node's colour when it has several: id -> (name, colour).
+NODE_KINDS: dict[str, tuple[str, str]] = {
+    "AILab": ("AI lab", "#e11d48"),
+    "CloudProvider": ("Cloud provider", "#0ea5e9"),
+    "ChipVendor": ("Chip vendor", "#f59e0b"),
+    "Investor": ("Investor", "#3b82f6"),
+    "TechCompany": ("Tech company", "#14b8a6"),
+    "NonprofitParent": ("Nonprofit parent", "#a855f7"),
+    "LawFirm": ("Law firm", "#84cc16"),
+    "NewsOutlet": ("News outlet", "#94a3b8"),
+    "ResearchSource": ("Research source", "#94a3b8"),
+    "Person": ("Person", "#f472b6"),
+    "Organization": ("Other organization", "#cbd5e1"),
+}
+
+# What makes an amount uncertain enough to draw dashed: "up to" figures, open conditions, forecasts.
+_DASHED_FIGURES = {"UpperBound"}
+_DASHED_MODALITIES = {"Projected", "Pledged"}
+
+_SEED = 7  # vis-network's layout seed: the same data always gives the same picture
+_STABILIZATION_ITERATIONS = 250  # enough for the bundled graph to settle
+_STABILIZATION_ITERATIONS_LARGE = 120  # above 150 nodes: each iteration costs more, the picture needs fewer
+_MAX_CYCLES = 20000  # cycles looked at to mark loop edges; enough for any drawable page
+
+
+@dataclass
+class DealWeb:
+    """A drawn deal web: the page, what it shows and what was left out to keep it fast."""
+
+    html: str
+    node_count: int
+    edge_count: int
+    loop_edge_count: int
+    left_out_flows: list[str] = field(default_factory=list)
+    left_out_nodes: int = 0
+    note: str = ""
+
+    def _repr_html_(self) -> str:  # Jupyter: the page in an iframe, so its script and styles stay apart
+        return (f'<iframe srcdoc="{_html.escape(self.html, quote=True)}" '
+                'style="width:100%;height:680px;border:1px solid #ddd" sandbox="allow-scripts"></iframe>')
+
+
+def render(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: int | None = None,
+           max_nodes: int = MAX_NODES, title: str | None = None) -> str:
+    """The HTML page (a string) drawing ``graph``'s deal web; see :func:`build` for the options."""
+    return build(graph, focus=focus, hops=hops, assume=assume, top=top, max_nodes=max_nodes,
+                 title=title).html
+
+
+def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: int | None = None,
+          max_nodes: int = MAX_NODES, title: str | None = None) -> DealWeb:
+    """Draw ``graph``'s deal web: the nodes and edges of ``flow_graph(graph, assume, include_relations=True)``.
+
+    ``focus`` (a name in English or Chinese, an alias or an IRI) with ``hops`` draws only the entities
+    at most ``hops`` flows or relations away from it. ``assume`` is what :func:`kg.flows.flow_graph`
+    takes (``{"restructuring": "failed"}``), or a list of ``"CONDITION=failed"`` strings. ``top`` keeps
+    only the N largest flows. Whatever the options, at most ``max_nodes`` nodes are drawn: the largest
+    flows are kept and what was left out is listed (``DealWeb.left_out_flows``). ``graph`` is not changed.
+    """
+    from kg import flows as kgflows
+
+    if hops < 0:
+        raise UsageError(f"--hops must be 0 or more, not {hops}")
+    if top is not None and top < 1:
+        raise UsageError(f"--top must be 1 or more, not {top}")
+    if max_nodes < 1:
+        raise UsageError(f"the node limit must be 1 or more, not {max_nodes}")
+    if assume and not isinstance(assume, dict):
+        assume = kgflows.parse_assumptions([assume] if isinstance(assume, str) else list(assume))
+
+    G = kgflows.flow_graph(graph, assume=assume or None, include_relations=True)
+    focus_key = None
+    if focus is not None:
+        import networkx as nx
+        focus_key = kgflows.resolve_node(graph, G, focus)
+        G = G.subgraph(nx.ego_graph(G, focus_key, radius=hops, undirected=True).nodes).copy()
+
+    all_nodes, all_edges = G.number_of_nodes(), G.number_of_edges()
+    kept, left_out = _keep_largest(G, top, max_nodes, focus_key)
+    if left_out:
+        sub = G.edge_subgraph(kept).copy()
+        if focus_key is not None and focus_key not in sub:
+            sub.add_node(focus_key, **G.nodes[focus_key])
+        sub.graph.update(G.graph)
+        G = sub
+    loops = _loop_edges(kgflows, G)
+
+    note = ""
+    if left_out:
+        note = (f"Showing the {G.number_of_edges()} largest of {all_edges} flows and relations, "
+                f"{G.number_of_nodes()} of {all_nodes} organizations and people. Left out: "
+                f"{len(left_out)} smaller flows and {all_nodes - G.number_of_nodes()} organizations and people "
+                f"(largest left out: {left_out[0]}). Use --top N or --focus ENTITY to choose what to draw.")
+    page = _page(graph, G, kgflows, loops, focus_key, title, note, left_out)
+    return DealWeb(html=page, node_count=G.number_of_nodes(), edge_count=G.number_of_edges(),
+                   loop_edge_count=len(loops), left_out_flows=left_out,
+                   left_out_nodes=all_nodes - G.number_of_nodes(), note=note)
+
+
+# --------------------------------------------------------------------------------------------------
+# Choosing what to draw
+
+
+def _size(data) -> float:
+    """How big a flow is for drawing and ranking: its upper bound, else its lower bound, else 0."""
+    value = data.get("high") if data.get("high") is not None else data.get("low")
+    return float(value) if value is not None else 0.0
+
+
+def _keep_largest(G, top, max_nodes, focus_key):
+    """Keys (u, v, k) of the flows to draw, and descriptions of those left out (largest first).
+
+    Flows are taken from the largest down while fewer than ``top`` are taken and their parties stay
+    within ``max_nodes``; ties keep the graph's (sorted, deterministic) order.
+    """
+    if top is None and G.number_of_nodes() <= max_nodes:
+        return None, []
+    ranked = sorted(G.edges(keys=True, data=True), key=lambda e: (-_size(e[3]), e[0], e[1], e[2]))
+    kept, seen, left = [], ({focus_key} if focus_key is not None else set()), []
+    for u, v, k, data in ranked:
+        new = {u, v} - seen
+        if (top is None or len(kept) < top) and len(seen) + len(new) <= max_nodes:
+            kept.append((u, v, k))
+            seen |= new
+        else:
+            left.append(_describe(G, u, v, data))
+    return kept, left
+
+
+def _describe(G, u, v, data) -> str:
+    amount = data.get("amount_text") or data.get("terms_text") or "no amount"
+    kind = EDGE_KINDS.get(data.get("kind"), EDGE_KINDS["other"])[0].lower()
+    return f"{G.nodes[u]['label']} → {G.nodes[v]['label']}: {amount} ({kind})"
+
+
+def _loop_edges(kgflows, G) -> dict:
+    """(u, v, key) of every money edge on a circular deal (a cycle of kg.flows.iter_cycles) -> the loops
+    it is on, as "A → B → A" texts."""
+    loops: dict = {}
+    for number, cycle in enumerate(kgflows.iter_cycles(G)):
+        if number >= _MAX_CYCLES:
+            break
+        text = " → ".join(cycle["nodes_labels"])
+        for hop in cycle["hops"]:
+            for edge in hop["edges"]:
+                loops.setdefault((edge["from"], edge["to"], edge["key"]), []).append(text)
+    return loops
+
+
+# --------------------------------------------------------------------------------------------------
+# The page
+
+
+def _local(term) -> str:
+    return str(term).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _label(graph, term, lang: str = "en") -> str:
+    for value in graph.objects(URIRef(str(term)), RDFS.label):
+        if isinstance(value, Literal) and value.language == lang:
+            return str(value)
+    return ""
+
+
+def _node_size(money: float) -> float:
+    return round(12 + 6 * math.log10(1 + money / 1e8), 2)
+
+
+def _edge_width(amount: float) -> float:
+    return round(1 + 1.3 * math.log10(1 + amount / 1e8), 2)
+
+
+def _node_kind(kinds) -> tuple[str, list[str]]:
+    known = sorted({k for k in kinds if k in NODE_KINDS}, key=list(NODE_KINDS).index) or ["Organization"]
+    return known[0], known
+
+
+def _dashed(data) -> bool:
+    # A conditional amount is solid once --assume settles its condition (met or failed).
+    conditional = data.get("condition_status") == "open" or (
+        data.get("modality") == "Conditional" and data.get("condition_status") is None)
+    return data.get("figure_kind") in _DASHED_FIGURES or data.get("modality") in _DASHED_MODALITIES or conditional
+
+
+def _date_text(graph, deal) -> str:
+    if not deal:
+        return ""
+    term = URIRef(str(deal))
+    parts = [str(v) for v in sorted(map(str, graph.objects(term, KG.year)))]
+    parts += ["by " + str(v) for v in sorted(map(str, graph.objects(term, KG.byDate)))]
+    expressions = sorted(map(str, graph.objects(term, KG.timeExpression)))
+    if expressions:
+        parts.append("(the article says " + ", ".join(f"“{e}”" for e in expressions) + ")")
+    return " ".join(parts)
+
+
+def _edge_tip(graph, G, u, v, data, loops) -> dict:
+    kind = data.get("kind") if data.get("kind") in EDGE_KINDS else "other"
+    source, target = G.nodes[u]["label"], G.nodes[v]["label"]
+    detail = data.get("deal_class") or ""
+    rows = [["Kind", EDGE_KINDS[kind][0] + (f" ({detail})" if detail and detail.lower() != kind else "")]]
+    if kind == "partnership":
+        rows.append(["Between", f"{source} and {target}"])
+    elif kind == "role":
+        rows.append(["Who", f"{source} → {target}" + (" (former)" if data.get("former") else "")])
+    else:
+        rows.append(["Value moves", f"{source} → {target}"])
+    amount = data.get("amount_text")
+    if amount:
+        if data.get("approximate") and not amount.lstrip().startswith("~"):
+            amount += " (approximate)"
+        rows.append(["Amount", amount])
+    if data.get("shared"):
+        others = [G.nodes[o]["label"] if o in G else _label(graph, o) or _local(o) for o in data.get("shared_with") or ()]
+        rows.append(["Shared", "one figure for several parties together" + (f" (with {', '.join(others)})" if others else "")])
+    if data.get("terms_text"):
+        rows.append(["Terms" if kind != "role" else "Role", data["terms_text"]])
+    if data.get("condition_labels"):
+        status = data.get("condition_status")
+        rows.append(["Conditions", "; ".join(data["condition_labels"]) + (f" ({status})" if status else "")])
+        if data.get("amount_met_text"):
+            rows.append(["If met", data["amount_met_text"]])
+        if data.get("amount_failed_text"):
+            rows.append(["If it fails", data["amount_failed_text"]])
+    if data.get("modality"):
+        rows.append(["Status", data["modality"].lower()])
+    date = _date_text(graph, data.get("deal"))
+    if date:
+        rows.append(["Date", date])
+    arrangements = [_label(graph, a) or _local(a) for a in data.get("arrangements") or ()]
+    on_loops = loops.get((u, v, data.get("_key")), [])
+    if arrangements:
+        rows.append(["Circular deal", "; ".join(arrangements) + " (as the article describes it)"])
+    if on_loops:
+        shown = sorted(set(on_loops), key=len)[:3]
+        rows.append(["Money loop", "; ".join(shown) + (f" (+{len(set(on_loops)) - 3} more)" if len(set(on_loops)) > 3 else "")])
+    quotes = []
+    seen = set()
+    for line, quote in [(data.get("source_line"), data.get("quote"))] + [tuple(s[:2]) for s in data.get("sources") or ()]:
+        if quote and (line, quote) not in seen:
+            seen.add((line, quote))
+            quotes.append({"line": line, "quote": str(quote)})
+    return {"title": data.get("deal_label") or EDGE_KINDS[kind][0], "title_zh": data.get("deal_label_zh") or "",
+            "rows": rows, "quotes": quotes[:4], "more": max(0, len(quotes) - 4), "iri": str(data.get("deal") or "")}
+
+
+def _node_tip(G, key, position, side_text, loop_partners) -> dict:
+    node = G.nodes[key]
+    primary, kinds = _node_kind(node.get("kinds") or ())
+    rows = [["Kind", ", ".join(NODE_KINDS[k][0] for k in kinds)]]
+    if position is not None and (position["out"]["all"]["deals"] or position["in"]["all"]["deals"]):
+        rows.append(["Pays / gives", side_text(position["out"]["all"])])
+        rows.append(["Receives", side_text(position["in"]["all"])])
+    money = [(u, v, d) for u, v, d in list(G.out_edges(key, data=True)) + list(G.in_edges(key, data=True))
+             if d.get("kind") not in _RELATIONS]
+    for u, v, d in sorted(money, key=lambda e: (-_size(e[2]), e[0], e[1]))[:5]:
+        other, arrow = (G.nodes[v]["label"], "→") if u == key else (G.nodes[u]["label"], "←")
+        rows.append([f"{arrow} {other}", (d.get("amount_text") or "amount not stated") + " · "
+                     + EDGE_KINDS.get(d.get("kind"), EDGE_KINDS["other"])[0].lower()])
+    if len(money) > 5:
+        rows.append(["", f"+{len(money) - 5} more flows"])
+    for u, v, d in G.out_edges(key, data=True):
+        if d.get("kind") == "role":
+            rows.append(["Role", f"{d.get('terms_text') or 'member'} at {G.nodes[v]['label']}"
+                         + (" (former)" if d.get("former") else "")])
+    if loop_partners:
+        rows.append(["Circular deals with", ", ".join(sorted(loop_partners))])
+    aliases = [a for a in node.get("aliases") or () if a not in (node.get("label"), node.get("label_zh"))]
+    if aliases:
+        rows.append(["Also called", ", ".join(aliases)])
+    zh = node.get("label_zh") or ""
+    return {"title": node["label"], "title_zh": zh if zh != node["label"] else "", "rows": rows,
+            "quotes": [], "more": 0, "iri": str(node.get("iri") or key)}
+
+
+def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
+    from pyvis.network import Network
+
+    positions = kgflows.net_positions(G)
+    net = Network(directed=True, cdn_resources="remote", height="100%", width="100%")
+    order = sorted(G.nodes)
+    for key in order:
+        node = G.nodes[key]
+        primary, _kinds = _node_kind(node.get("kinds") or ())
+        partners = {G.nodes[v]["label"] for u, v, k in G.out_edges(key, keys=True) if (u, v, k) in loops}
+        partners |= {G.nodes[u]["label"] for u, v, k in G.in_edges(key, keys=True) if (u, v, k) in loops}
+        pos = positions.get(key)
+        money = pos["in"]["all"]["upper"] + pos["out"]["all"]["upper"] if pos else 0.0
+        colour = NODE_KINDS[primary][1]
+        ring = "#b91c1c" if partners else "#334155"
+        net.add_node(key, label=node["label"], shape="dot", size=_node_size(money),
+                     color={"background": colour, "border": ring,
+                            "highlight": {"background": colour, "border": "#111827"},
+                            "hover": {"background": colour, "border": "#111827"}},
+                     borderWidth=4 if partners else 1, borderWidthSelected=5,
+                     label_en=node["label"], label_zh=node.get("label_zh") or "",
+                     aliases=list(node.get("aliases") or ()), kind=primary, loop=bool(partners),
+                     tip=_node_tip(G, key, pos, kgflows.side_text, partners))
+
+    edges = sorted(G.edges(keys=True, data=True), key=lambda e: (e[0], e[1], e[2]))
+    parallel: dict = {}
+    for number, (u, v, k, data) in enumerate(edges):
+        kind = data.get("kind") if data.get("kind") in EDGE_KINDS else "other"
+        # Edges between the same two parties bend to alternate sides, further out the more there are.
+        pair = (min(u, v), max(u, v))
+        parallel[pair] = index = parallel.get(pair, -1) + 1
+        side = index % 2 == (0 if u <= v else 1)
+        smooth = {"enabled": True, "type": "curvedCW" if side else "curvedCCW",
+                  "roundness": round(0.2 + 0.25 * (index // 2), 2)}
+        colour = EDGE_KINDS[kind][1]
+        on_loop = (u, v, k) in loops
+        label = data.get("amount_text") or ""
+        if label == "amount not stated" or kind in _RELATIONS:
+            label = ""
+        tip = _edge_tip(graph, G, u, v, {**data, "_key": k}, loops)
+        net.add_edge(u, v, id=f"e{number}", label=label, kind=kind, loop=on_loop,
+                     arrows="to" if data.get("directed", True) else "",
+                     width=_edge_width(_size(data)), dashes=[8, 6] if _dashed(data) else False,
+                     color={"color": colour, "highlight": colour, "hover": colour, "inherit": False},
+                     shadow={"enabled": True, "color": "rgba(220,38,38,0.8)", "size": 12, "x": 0, "y": 0}
+                     if on_loop else {"enabled": False},
+                     smooth=smooth,
+                     deal=str(data.get("deal") or k), tip=tip)
+
+    net.options = {
+        "layout": {"randomSeed": _SEED, "improvedLayout": len(order) <= 100},
+        "physics": {"enabled": True, "solver": "forceAtlas2Based",
+                    "forceAtlas2Based": {"gravitationalConstant": -160, "centralGravity": 0.012,
+                                         "springLength": 190, "springConstant": 0.04, "avoidOverlap": 0.8},
+                    "stabilization": {"enabled": True, "iterations": _STABILIZATION_ITERATIONS if len(order) <= 150
+                                      else _STABILIZATION_ITERATIONS_LARGE,
+                                      "updateInterval": 25, "fit": True},
+                    "minVelocity": 1.0, "maxVelocity": 60},
+        "interaction": {"hover": True, "tooltipDelay": 100, "hideEdgesOnDrag": len(order) > 200,
+                        "multiselect": False},
+        "nodes": {"font": {"size": 15, "face": "system-ui, sans-serif", "strokeWidth": 4,
+                           "strokeColor": "#ffffff"}},
+        "edges": {"font": {"size": 12, "face": "system-ui, sans-serif", "strokeWidth": 4,
+                           "strokeColor": "#ffffff", "color": "#1f2937", "align": "horizontal"},
+                  "arrows": {"to": {"enabled": True, "scaleFactor": 0.7}}, "selectionWidth": 2,
+                  "hoverWidth": 1.5},
+    }
+    vis_nodes, vis_edges, _heading, _height, _width, options = net.get_network_data()
+
+    kinds_present = sorted({e["kind"] for e in vis_edges}, key=list(EDGE_KINDS).index)
+    node_kinds_present = sorted({n["kind"] for n in vis_nodes}, key=list(NODE_KINDS).index)
+    assumptions = G.graph.get("assumptions") or {}
+    heading = title or "The deal web: who pays whom in AI"
+    data = {
+        "nodes": vis_nodes, "edges": vis_edges, "options": json.loads(options),
+        "edgeKinds": [{"id": k, "name": EDGE_KINDS[k][0], "color": EDGE_KINDS[k][1],
+                       "count": sum(1 for e in vis_edges if e["kind"] == k)} for k in kinds_present],
+        "nodeKinds": [{"id": k, "name": NODE_KINDS[k][0], "color": NODE_KINDS[k][1]} for k in node_kinds_present],
+        "meta": {"title": heading, "note": note, "leftOut": left_out[:200], "leftOutCount": len(left_out),
+                 "assumed": ", ".join(f"{name} {state}" for name, state in sorted(assumptions.items())),
+                 "focus": focus_key or "", "loopEdges": len(loops)},
+    }
+    return _TEMPLATE.format(title=_html.escape(heading), css=_asset("vis-network.css"),
+                            js=_asset("vis-network.min.js"), data=_json_for_script(data),
+                            page_css=_PAGE_CSS, page_js=_PAGE_JS)
+
+
+def _json_for_script(data) -> str:
+    """JSON that is safe inside a <script> element: no '<', '>' or '&' can end it or start markup."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+_ASSETS: dict[str, str] = {}
+
+
+def _asset(name: str) -> str:
+    """A vis-network file from the pyvis package, read once per process."""
+    if name not in _ASSETS:
+        import pyvis
+        path = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2" / name
+        text = path.read_text(encoding="utf-8")
+        if "</script" in text.lower() or "</style" in text.lower():  # would end the inline element early
+            raise RuntimeError(f"{path} cannot be inlined")
+        _ASSETS[name] = text
+    return _ASSETS[name]
+
+
+_PAGE_CSS = """
+* { box-sizing: border-box; }
+html, body { margin: 0; height: 100%; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; color: #1f2937; }
+body { display: flex; }
+#panel { width: 330px; min-width: 330px; height: 100%; overflow-y: auto; padding: 12px 14px; border-right: 1px solid #e5e7eb; background: #f9fafb; }
+#panel h1 { font-size: 17px; margin: 0 0 4px; }
+#panel h2 { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: #6b7280; margin: 14px 0 6px; }
+#counts { color: #4b5563; font-size: 13px; }
+#note, #assumed { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; padding: 6px 8px; font-size: 12px; margin-top: 8px; }
+#note:empty, #assumed:empty { display: none; }
+label { cursor: pointer; }
+.row { display: flex; align-items: center; gap: 6px; margin: 3px 0; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #334155; flex: none; }
+.line { display: inline-block; width: 26px; height: 0; border-top: 3px solid; flex: none; }
+.line.dashed { border-top-style: dashed; }
+.line.loop { box-shadow: 0 0 6px 2px rgba(220,38,38,.75); }
+.count { color: #6b7280; font-size: 12px; }
+input[type=search], select { width: 100%; padding: 5px 6px; border: 1px solid #d1d5db; border-radius: 4px; font: inherit; }
+#search-status { font-size: 12px; color: #b91c1c; min-height: 1em; }
+button { font: inherit; padding: 3px 10px; border: 1px solid #d1d5db; border-radius: 4px; background: #fff; cursor: pointer; }
+#graph { flex: 1; height: 100%; position: relative; }
+#network { position: absolute; inset: 0; }
+#busy { position: absolute; top: 10px; right: 14px; background: #111827; color: #fff; padding: 3px 10px; border-radius: 4px; font-size: 12px; }
+.tip { max-width: 460px; white-space: normal; font-size: 13px; }
+.tip .t { font-weight: 600; }
+.tip .zh { color: #4b5563; }
+.tip table { border-collapse: collapse; margin-top: 4px; }
+.tip td { vertical-align: top; padding: 1px 6px 1px 0; }
+.tip td.k { color: #6b7280; white-space: nowrap; }
+.tip blockquote { margin: 4px 0 0; padding: 3px 6px; border-left: 3px solid #f59e0b; background: #fffbeb; }
+.tip .ln { color: #92400e; font-size: 12px; }
+div.vis-tooltip { white-space: normal; max-width: 480px; font-family: inherit; }
+#details .tip { max-width: none; }
+details summary { cursor: pointer; font-size: 12px; color: #4b5563; }
+details li { font-size: 12px; }
+"""
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>{title}</title>
+<style>{css}</style>
+<style>{page_css}</style>
+</head>
+<body>
+<aside id="panel">
+  <h1 id="title"></h1>
+  <div id="counts"></div>
+  <div id="assumed"></div>
+  <div id="note"></div>
+  <h2>Find</h2>
+  <input type="search" id="search" list="names" placeholder="Name in English or 中文, then Enter" autocomplete="off">
+  <datalist id="names"></datalist>
+  <div id="search-status"></div>
+  <h2>Show</h2>
+  <label class="row"><input type="checkbox" id="cycles-only"> Only circular deals</label>
+  <label class="row"><input type="checkbox" id="lang-zh"> Chinese labels (中文)</label>
+  <div class="row"><select id="company"><option value="">All companies and people</option></select></div>
+  <h2>Kinds of flow</h2>
+  <div id="edge-kinds"></div>
+  <div class="row"><span class="line dashed" style="border-color:#6b7280"></span> up to, conditional or projected</div>
+  <div class="row"><span class="line loop" style="border-color:#6b7280"></span> part of a circular deal</div>
+  <h2>Organizations and people</h2>
+  <div id="node-kinds"></div>
+  <div class="row count">Size: money moved (log scale). Red ring: in a circular deal.</div>
+  <h2>Details</h2>
+  <div id="details" class="count">Hover over or click an arrow or a node.</div>
+  <div id="left-out"></div>
+  <p class="row"><button id="fit" type="button">Fit to window</button></p>
+</aside>
+<main id="graph"><div id="network"></div><div id="busy">Laying out…</div></main>
+<script type="application/json" id="kg-data">{data}</script>
+<script>{js}</script>
+<script>{page_js}</script>
+</body>
+</html>
+"""
+
+_PAGE_JS = r"""
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("kg-data").textContent);
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  // A tooltip or details box built from plain strings with textContent: data never becomes markup.
+  function tipElement(tip) {
+    var box = el("div", "tip");
+    box.appendChild(el("div", "t", tip.title));
+    if (tip.title_zh) box.appendChild(el("div", "zh", tip.title_zh));
+    var table = el("table");
+    tip.rows.forEach(function (r) {
+      var tr = el("tr");
+      tr.appendChild(el("td", "k", r[0]));
+      tr.appendChild(el("td", "v", r[1]));
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+    tip.quotes.forEach(function (q) {
+      var b = el("blockquote", "quote");
+      b.appendChild(el("div", "ln", q.line ? "Article, line " + q.line + ":" : "Source:"));
+      b.appendChild(el("div", "q", "\u201c" + q.quote + "\u201d"));
+      box.appendChild(b);
+    });
+    if (tip.more) box.appendChild(el("div", "ln", "+" + tip.more + " more source lines"));
+    return box;
+  }
+  var nodeTips = {}, edgeTips = {};
+  var nodeItems = DATA.nodes.map(function (n) {
+    nodeTips[n.id] = n.tip;
+    var item = Object.assign({}, n, { title: tipElement(n.tip) });
+    delete item.tip;
+    return item;
+  });
+  var edgeItems = DATA.edges.map(function (e) {
+    edgeTips[e.id] = e.tip;
+    var item = Object.assign({}, e, { title: tipElement(e.tip) });
+    delete item.tip;
+    return item;
+  });
+  var nodes = new vis.DataSet(nodeItems);
+  var edges = new vis.DataSet(edgeItems);
+  var container = document.getElementById("network");
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, DATA.options);
+  var api = window.kgViz = {
+    network: network, nodes: nodes, edges: edges, stable: false, stableMs: null,
+    visibleNodeIds: function () { return nodes.get({ filter: function (n) { return !n.hidden; } }).map(function (n) { return n.id; }); },
+    visibleEdgeIds: function () { return edges.get({ filter: function (e) { return !e.hidden; } }).map(function (e) { return e.id; }); },
+    loopEdgeIds: function () { return edges.get({ filter: function (e) { return e.loop; } }).map(function (e) { return e.id; }); },
+    edgePoint: function (id) {  // where an edge's middle is drawn, in page coordinates (used by tests)
+      var edge = network.body.edges[id];
+      var p = edge.edgeType.getPoint(0.5);
+      var d = network.canvasToDOM(p);
+      var r = container.getBoundingClientRect();
+      return { x: d.x + r.left, y: d.y + r.top };
+    },
+    nodePoint: function (id) {
+      var p = network.getPositions([id])[id];
+      var d = network.canvasToDOM(p);
+      var r = container.getBoundingClientRect();
+      return { x: d.x + r.left, y: d.y + r.top };
+    }
+  };
+  function finish() {
+    if (api.stable) return;
+    network.setOptions({ physics: { enabled: false } });
+    api.stable = true;
+    api.stableMs = performance.now();
+    document.documentElement.setAttribute("data-stable", "true");
+    document.getElementById("busy").style.display = "none";
+    if (DATA.meta.focus) { network.selectNodes([DATA.meta.focus]); showDetails(nodeTips[DATA.meta.focus]); }
+  }
+  network.once("stabilizationIterationsDone", finish);
+  network.once("stabilized", finish);
+  if (DATA.nodes.length === 0) finish();
+
+  // Panel
+  document.getElementById("title").textContent = DATA.meta.title;
+  function updateCounts() {
+    var n = api.visibleNodeIds().length, m = api.visibleEdgeIds().length;
+    document.getElementById("counts").textContent = n + " organizations and people, " + m +
+      " flows and relations shown (" + DATA.nodes.length + " and " + DATA.edges.length + " in all; " +
+      DATA.meta.loopEdges + " in circular deals).";
+  }
+  if (DATA.meta.assumed) document.getElementById("assumed").textContent = "What if: " + DATA.meta.assumed + ".";
+  document.getElementById("note").textContent = DATA.meta.note;
+  if (DATA.meta.leftOut.length) {
+    var det = el("details"), list = el("ul");
+    det.appendChild(el("summary", null, "Left out (" + DATA.meta.leftOutCount + ")"));
+    DATA.meta.leftOut.forEach(function (t) { list.appendChild(el("li", null, t)); });
+    if (DATA.meta.leftOutCount > DATA.meta.leftOut.length) list.appendChild(el("li", null, "…"));
+    det.appendChild(list);
+    document.getElementById("left-out").appendChild(det);
+  }
+  var kindBox = document.getElementById("edge-kinds");
+  var kindChecks = {};
+  DATA.edgeKinds.forEach(function (k) {
+    var row = el("label", "row");
+    var box = el("input"); box.type = "checkbox"; box.checked = true; box.value = k.id;
+    box.className = "edge-kind"; box.setAttribute("data-kind", k.id);
+    kindChecks[k.id] = box;
+    var line = el("span", "line"); line.style.borderColor = k.color;
+    row.appendChild(box); row.appendChild(line); row.appendChild(el("span", null, k.name));
+    row.appendChild(el("span", "count", "(" + k.count + ")"));
+    kindBox.appendChild(row);
+    box.addEventListener("change", applyFilters);
+  });
+  var nodeKindBox = document.getElementById("node-kinds");
+  DATA.nodeKinds.forEach(function (k) {
+    var row = el("div", "row"), sw = el("span", "swatch");
+    sw.style.background = k.color;
+    row.appendChild(sw); row.appendChild(el("span", null, k.name));
+    nodeKindBox.appendChild(row);
+  });
+  var company = document.getElementById("company"), datalist = document.getElementById("names");
+  DATA.nodes.slice().sort(function (a, b) { return a.label_en.localeCompare(b.label_en); }).forEach(function (n) {
+    var o = el("option", null, n.label_en + (n.label_zh && n.label_zh !== n.label_en ? " / " + n.label_zh : ""));
+    o.value = n.id; company.appendChild(o);
+    var d = el("option"); d.value = n.label_en; datalist.appendChild(d);
+    if (n.label_zh && n.label_zh !== n.label_en) { var z = el("option"); z.value = n.label_zh; datalist.appendChild(z); }
+  });
+  company.addEventListener("change", applyFilters);
+  var cyclesOnly = document.getElementById("cycles-only");
+  cyclesOnly.addEventListener("change", applyFilters);
+
+  function applyFilters() {
+    var who = company.value, loopsOnly = cyclesOnly.checked;
+    var filtering = loopsOnly || who !== "" || Object.keys(kindChecks).some(function (k) { return !kindChecks[k].checked; });
+    var shownNodes = {};
+    var edgeUpdates = edges.get().map(function (e) {
+      var show = kindChecks[e.kind].checked && (who === "" || e.from === who || e.to === who) && (!loopsOnly || e.loop);
+      if (show) { shownNodes[e.from] = true; shownNodes[e.to] = true; }
+      return { id: e.id, hidden: !show };
+    });
+    if (who !== "") shownNodes[who] = true;
+    edges.update(edgeUpdates);
+    nodes.update(nodes.get().map(function (n) { return { id: n.id, hidden: filtering && !shownNodes[n.id] }; }));
+    updateCounts();
+  }
+  api.applyFilters = applyFilters;
+
+  document.getElementById("lang-zh").addEventListener("change", function (ev) {
+    var zh = ev.target.checked;
+    nodes.update(nodes.get().map(function (n) { return { id: n.id, label: zh && n.label_zh ? n.label_zh : n.label_en }; }));
+  });
+
+  var search = document.getElementById("search"), status = document.getElementById("search-status");
+  function find(text) {
+    var q = text.trim().toLowerCase();
+    if (!q) return null;
+    var all = nodes.get(), i, n;
+    for (i = 0; i < all.length; i++) { n = all[i]; if (n.label_en.toLowerCase() === q || (n.label_zh || "").toLowerCase() === q) return n; }
+    for (i = 0; i < all.length; i++) { n = all[i]; if (n.label_en.toLowerCase().indexOf(q) >= 0 || (n.label_zh || "").toLowerCase().indexOf(q) >= 0) return n; }
+    return null;
+  }
+  function goTo() {
+    var n = find(search.value);
+    if (!n) { status.textContent = search.value.trim() ? "No organization or person matches \u201c" + search.value.trim() + "\u201d." : ""; return; }
+    status.textContent = "";
+    if (n.hidden) { company.value = ""; cyclesOnly.checked = false; Object.keys(kindChecks).forEach(function (k) { kindChecks[k].checked = true; }); applyFilters(); }
+    network.selectNodes([n.id]);
+    network.focus(n.id, { scale: 1.3, animation: false });
+    showDetails(nodeTips[n.id]);
+  }
+  api.find = find;
+  search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") goTo(); });
+  search.addEventListener("change", goTo);
+
+  var details = document.getElementById("details");
+  function showDetails(tip) {
+    details.textContent = "";
+    details.className = "";
+    if (tip) details.appendChild(tipElement(tip));
+  }
+  network.on("click", function (p) {
+    if (p.nodes.length) showDetails(nodeTips[p.nodes[0]]);
+    else if (p.edges.length) showDetails(edgeTips[p.edges[0]]);
+  });
+  network.on("hoverEdge", function (p) { showDetails(edgeTips[p.edge]); });
+  network.on("hoverNode", function (p) { showDetails(nodeTips[p.node]); });
+  document.getElementById("fit").addEventListener("click", function () { network.fit({ animation: false }); });
+  updateCounts();
+})();
+"""

@@ -1,0 +1,198 @@
+"""Property-based tests of kg.flows on random deal graphs built as RDF, following the ontology.
+
+Each example is a small world of organizations and deals (investments, purchases, cloud contracts,
+option grants, in-kind builds, tranches with their parent, deals with two payers, conditional deals with
+or without a fallback amount, amounts of every figure kind or none at all). The properties:
+every reported cycle is a real cycle of edges, every reported path exists, low <= high on every amount,
+net positions sum to zero, a what-if outcome lies within the open bounds, and the RDF graph is not changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings, strategies as st
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from kg.flows import FLOW_KINDS, cycles, flow_graph, iter_cycles, iter_paths, net_positions
+from kg.graph import KG, KGD, SCHEMA
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+DEAL_CLASSES = {  # class -> (giving role, receiving role)
+    "Investment": ("payer", "payee"), "ChipPurchase": ("payer", "payee"), "ComputePurchase": ("payer", "payee"),
+    "CloudContract": ("payer", "payee"), "EquityOption": ("grantor", "grantee"),
+    "ShareGrant": ("grantor", "grantee"), "DataCenterBuild": ("grantor", "grantee"),
+    "ProductIntegration": ("grantor", "grantee"),
+}
+DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
+FIGURE_KINDS = ("Exact", "Approximate", "UpperBound", "LowerBound", "OrderOfMagnitude")
+
+amounts = st.one_of(st.none(), st.tuples(st.sampled_from(FIGURE_KINDS),
+                                         st.integers(min_value=1, max_value=500).map(lambda n: n * 1e8)))
+deals = st.lists(
+    st.fixed_dictionaries({
+        "cls": st.sampled_from(sorted(DEAL_CLASSES)),
+        "givers": st.lists(st.integers(0, 5), min_size=1, max_size=2, unique=True),
+        "taker": st.integers(0, 5),
+        "amount": amounts,
+        "condition": st.one_of(st.none(), st.integers(0, 1)),
+        "fallback": st.one_of(st.none(), st.integers(min_value=0, max_value=100).map(lambda n: n * 1e8)),
+        "tranches": st.integers(0, 2),
+    }),
+    min_size=1, max_size=9,
+)
+
+
+def _figure(graph: Graph, kind: str, value: float) -> BNode:
+    node = BNode()
+    graph.add((node, RDF.type, KG.MonetaryAmount))
+    graph.add((node, SCHEMA.value, Literal(str(value), datatype=DECIMAL)))
+    graph.add((node, SCHEMA.currency, Literal("USD")))
+    graph.add((node, KG.figureKind, KG[kind]))
+    return node
+
+
+def build(spec) -> Graph:
+    """An RDF graph with the ontology's terms for the random deals of ``spec``."""
+    graph = Graph()
+    orgs = [KGD[f"Org{i}"] for i in range(6)]
+    for i, org in enumerate(orgs):
+        graph.add((org, RDF.type, KG.AILab if i % 2 else KG.Investor))
+        graph.add((org, RDFS.label, Literal(f"Org {i}", lang="en")))
+    conds = [KGD["cond-a"], KGD["cond-b"]]
+    for cond, name in zip(conds, ("alpha", "beta")):
+        graph.add((cond, RDF.type, KG.Condition))
+        graph.add((cond, KG.alias, Literal(name)))
+    graph.add((conds[0], KG.requires, conds[1]))  # alpha requires beta
+    for n, deal_spec in enumerate(spec):
+        deal = KGD[f"deal-{n}"]
+        give, take = DEAL_CLASSES[deal_spec["cls"]]
+        graph.add((deal, RDF.type, KG[deal_spec["cls"]]))
+        graph.add((deal, RDFS.label, Literal(f"deal {n}", lang="en")))
+        graph.add((deal, KG.source, _span(graph, n)))
+        for giver in deal_spec["givers"]:
+            graph.add((deal, KG[give], orgs[giver]))
+        graph.add((deal, KG[take], orgs[deal_spec["taker"]]))
+        if deal_spec["amount"]:
+            graph.add((deal, KG.amount, _figure(graph, *deal_spec["amount"])))
+        if deal_spec["condition"] is not None:
+            graph.add((deal, KG.condition, conds[deal_spec["condition"]]))
+            graph.add((deal, KG.modality, KG.Conditional))
+            if deal_spec["fallback"] is not None:
+                graph.add((deal, KG.amountIfConditionFails, _figure(graph, "Exact", deal_spec["fallback"])))
+        for t in range(deal_spec["tranches"]):  # parts: the parent must then not be counted itself
+            part = KGD[f"deal-{n}-part-{t}"]
+            graph.add((part, RDF.type, KG[deal_spec["cls"]]))
+            graph.add((part, KG.partOfDeal, deal))
+            for giver in deal_spec["givers"]:
+                graph.add((part, KG[give], orgs[giver]))
+            graph.add((part, KG[take], orgs[deal_spec["taker"]]))
+            graph.add((part, KG.amount, _figure(graph, "Exact", 1e8 * (t + 1))))
+    return graph
+
+
+def _span(graph: Graph, n: int) -> BNode:
+    span = BNode()
+    graph.add((span, KG.line, Literal(n + 1)))
+    graph.add((span, KG.quote, Literal(f"quote {n}")))
+    return span
+
+
+@SETTINGS
+@given(deals, st.integers(1, 4))
+def test_every_cycle_is_a_real_cycle(spec, max_length):
+    G = flow_graph(build(spec))
+    seen = set()
+    for cycle in iter_cycles(G, max_length=max_length):
+        ring = cycle["nodes"]
+        assert ring[0] == ring[-1] and len(set(ring[:-1])) == len(ring) - 1 <= max_length
+        for hop, (u, v) in zip(cycle["hops"], zip(ring, ring[1:])):
+            assert (hop["from"], hop["to"]) == (u, v)
+            for edge in hop["edges"]:
+                assert G.has_edge(u, v, edge["key"]) and G.edges[u, v, edge["key"]]["kind"] in FLOW_KINDS
+        key = frozenset(zip(ring, ring[1:]))
+        assert key not in seen  # each cycle reported once
+        seen.add(key)
+    # and none is missed: networkx finds the same number on the collapsed graph
+    D = nx.DiGraph((u, v) for u, v in G.edges())
+    assert len(seen) == sum(1 for _ in nx.simple_cycles(D, length_bound=max_length))
+
+
+@SETTINGS
+@given(deals, st.integers(0, 5), st.one_of(st.none(), st.integers(0, 5)), st.integers(1, 4))
+def test_every_path_exists(spec, start, end, max_hops):
+    G = flow_graph(build(spec))
+    source = str(KGD[f"Org{start}"])
+    target = str(KGD[f"Org{end}"]) if end is not None else None
+    if source not in G or (target is not None and target not in G):
+        return
+    for path in iter_paths(G, source, target, max_hops=max_hops):
+        nodes = path["nodes"]
+        assert nodes[0] == source and (target is None or nodes[-1] == target)
+        assert len(set(nodes)) == len(nodes) and 1 <= len(nodes) - 1 <= max_hops
+        for hop, (u, v) in zip(path["hops"], zip(nodes, nodes[1:])):
+            assert hop["edges"] and all(G.has_edge(u, v, e["key"]) for e in hop["edges"])
+        highs = [h["high"] for h in path["hops"] if h["high"] is not None]
+        assert path["capacity"] == (min(highs) if highs else None)
+
+
+@SETTINGS
+@given(deals, st.sampled_from([None, {"alpha": "met"}, {"beta": "failed"}, {"alpha": "failed"}]))
+def test_bounds_are_ordered_and_nets_sum_to_zero(spec, assume):
+    G = flow_graph(build(spec), assume=assume)
+    for _, _, data in G.edges(data=True):
+        for low_key, high_key in (("low", "high"), ("booked_low", "booked_high")):
+            low, high = data[low_key], data[high_key]
+            if low is None:
+                assert high is None  # no amount stated: both unknown
+            else:
+                assert low >= 0 and (high is None or low <= high)
+    positions = net_positions(G)
+    assert math.isclose(sum(p["net_firm"] for p in positions.values()), 0.0, abs_tol=1e-3)
+    assert math.isclose(sum(p["net_upper"] for p in positions.values()), 0.0, abs_tol=1e-3)
+    for p in positions.values():
+        for side in ("in", "out"):
+            assert p[side]["all"]["firm"] <= p[side]["all"]["upper"] + 1e-3
+
+
+@SETTINGS
+@given(deals, st.sampled_from(["met", "failed"]))
+def test_what_if_lies_within_the_open_bounds(spec, state):
+    rdf = build(spec)
+    before = set(rdf)
+    open_graph = flow_graph(rdf)
+    decided = flow_graph(rdf, assume={"beta": state})  # beta fails -> alpha fails too; met -> only beta
+    assert set(rdf) == before  # pure
+    for u, v, key, data in decided.edges(keys=True, data=True):
+        was = open_graph.edges[u, v, key]
+        if data["low"] is not None and was["low"] is not None:  # an open amount may be unknown
+            assert data["low"] >= was["low"] - 1e-3
+            if was["high"] is not None:
+                assert data["high"] is not None and data["high"] <= was["high"] + 1e-3
+    # decided edges are a subset: a failed condition without a fallback removes the deal, nothing is added
+    assert set(decided.edges(keys=True)) <= set(open_graph.edges(keys=True))
+    if state == "failed":
+        assert not any(d["condition_status"] == "open" for _, _, d in decided.edges(data=True))
+
+
+@SETTINGS
+@given(deals)
+def test_deals_with_parts_are_never_edges(spec):
+    G = flow_graph(build(spec))
+    keys = {k for _, _, k in G.edges(keys=True)}
+    for n, deal_spec in enumerate(spec):
+        if deal_spec["tranches"]:
+            assert str(KGD[f"deal-{n}"]) not in keys
+    assert len(cycles(G, max_length=3, limit=5)) <= 5
+
+
+def test_a_known_cycle_is_found():
+    spec = [{"cls": "Investment", "givers": [0], "taker": 1, "amount": ("UpperBound", 1e9), "condition": None,
+             "fallback": None, "tranches": 0},
+            {"cls": "EquityOption", "givers": [1], "taker": 0, "amount": None, "condition": None,
+             "fallback": None, "tranches": 0}]
+    found = cycles(flow_graph(build(spec)))
+    assert [c["nodes_labels"] for c in found] == [["Org 0", "Org 1", "Org 0"]]
