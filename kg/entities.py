@@ -156,6 +156,7 @@ class ClaimView:
     """A figure claimed about the entity, with the period and modality it refers to."""
 
     iri: URIRef
+    about: str
     metric: str
     figure: Figure | None
     period: str
@@ -205,10 +206,13 @@ def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
     for prop in _ROLE_PROPERTIES:
         for deal in graph.subjects(prop, iri):
             view.deals.append(_deal_view(graph, deal, iri, local_name(prop)))
-    for claim in graph.subjects(KG.about, iri):
+    for claim in set(graph.subjects(KG.about, iri)) | set(graph.subjects(KG.mentions, iri)):
         if (claim, RDF.type, KG.Claim) in graph:
             view.claims.append(_claim_view(graph, claim))
+    # Statements about the entity, mentioning it, or about one of its deals ("no outside bankers").
     statement_nodes = set(graph.subjects(KG.about, iri)) | set(graph.subjects(KG.mentions, iri))
+    for deal in view.deals:
+        statement_nodes |= set(graph.subjects(KG.about, deal.iri))
     for statement in statement_nodes:
         if (statement, RDF.type, KG.Statement) in graph:
             summary = graph.value(statement, KG.summary) or ""
@@ -216,7 +220,7 @@ def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
             view.statements.append((str(summaries[0] if summaries else summary), read_sources(graph, statement)))
     view.roles.sort(key=lambda r: (r[0], r[1], r[2]))
     view.deals.sort(key=lambda d: (-(d.amount.high or d.amount.low or 0) if d.amount else 1, d.label))
-    view.claims.sort(key=lambda c: (c.metric, c.period))
+    view.claims.sort(key=lambda c: (c.about != view.label_en, c.metric, c.period))
     view.statements.sort(key=lambda s: (s[1][0].line if s[1] else 0, s[0]))
     return view
 
@@ -249,8 +253,9 @@ def _deal_view(graph: Graph, deal, entity, role: str) -> DealView:
 def _claim_view(graph: Graph, claim) -> ClaimView:
     modality = graph.value(claim, KG.modality)
     segment = graph.value(claim, KG.segment)
+    about = ", ".join(sorted(display_name(graph, a) for a in graph.objects(claim, KG.about)))
     return ClaimView(
-        iri=claim, metric=display_name(graph, graph.value(claim, KG.metric)),
+        iri=claim, about=about, metric=display_name(graph, graph.value(claim, KG.metric)),
         figure=read_figure(graph, graph.value(claim, KG.figure)), period=period_text(graph, claim),
         modality=display_name(graph, modality) if modality is not None else None,
         segment=display_name(graph, segment) if segment is not None else None,

@@ -1,1 +1,284 @@
-"""Commands to query and look up the graph: query, queries, show, export, stats."""
+"""Commands to ask the graph questions: query, queries, show, export, stats."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import click
+
+from kg.cli import data_option, main, open_graph
+from kg.errors import UsageError
+
+GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt", "jsonld": "json-ld", "json-ld": "json-ld"}
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", default=None,
+              help="SELECT: table (default), csv, tsv, json, md. CONSTRUCT/DESCRIBE: turtle (default), nt, jsonld.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bind ?NAME to VALUE: an entity's name or alias (English or Chinese), a prefixed name, an <IRI>, "
+                   "a number or a \"quoted string\". Repeatable.")
+@click.option("--limit", type=int, default=None, help="Return at most N rows.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop the query after SECONDS (exit code 3).")
+@data_option
+@click.pass_context
+def query(ctx, query, fmt, params, limit, timeout):
+    """Run a SPARQL query: a stored query's NAME (see `kg queries`), a path to a .rq file, SPARQL text,
+    or - to read it from standard input. The prefixes kg:, kgd:, schema:, org:, prov:, rdfs:, xsd: ... are
+    predeclared.
+
+    ASK prints true or false and exits 0 or 1.
+
+    \b
+    Examples:
+      kg query circular-deals
+      kg query money-into --param company=Anthropic --format csv
+      kg query 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }'
+    """
+    from kg.queries import find_query, format_select, prepare_query, run_query
+
+    if query == "-":
+        query = sys.stdin.read()
+    values = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {item!r}: write NAME=VALUE")
+        values[name.strip().lstrip("?$")] = value
+    stored = find_query(query)
+    graph = open_graph(ctx)
+    text = prepare_query(graph, stored, values, limit)
+    outcome = run_query(graph, text, timeout)
+    if outcome.kind == "SELECT":
+        fmt = fmt or "table"
+        if fmt not in ("table", "csv", "tsv", "json", "md"):
+            raise UsageError(f"--format {fmt}: a SELECT query gives table, csv, tsv, json or md")
+        rows = outcome.rows[:limit] if limit is not None else outcome.rows
+        outcome.rows = rows
+        click.echo(format_select(outcome, fmt, graph), nl=False)
+    elif outcome.kind == "ASK":
+        if fmt not in (None, "table", "text"):
+            raise UsageError(f"--format {fmt}: an ASK query prints true or false")
+        click.echo("true" if outcome.boolean else "false")
+        ctx.exit(0 if outcome.boolean else 1)
+    else:
+        serializer = GRAPH_FORMATS.get(fmt or "turtle")
+        if serializer is None:
+            raise UsageError(f"--format {fmt}: a {outcome.kind} query gives turtle, nt or jsonld")
+        click.echo(outcome.graph.serialize(format=serializer), nl=False)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+def queries(fmt):
+    """List the stored queries with their title, parameters and description."""
+    import json
+
+    from kg.queries import stored_queries
+
+    found = stored_queries()
+    if fmt == "json":
+        click.echo(json.dumps([{"name": q.name, "title": q.title, "description": q.description,
+                                "params": [{"name": p.name, "default": p.default, "description": p.description}
+                                           for p in q.params]} for q in found], ensure_ascii=False, indent=1))
+        return
+    for stored in found:
+        click.echo(f"{stored.name}: {stored.title}")
+        for param in stored.params:
+            default = param.default if param.default is not None else "(none)"
+            click.echo(f"    --param {param.name}=…  default {default}. {param.description}")
+        click.echo(textwrap.fill(stored.description, width=100, initial_indent="    ", subsequent_indent="    "))
+        click.echo()
+
+
+@main.command()
+@click.argument("entity")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@data_option
+@click.pass_context
+def show(ctx, entity, fmt):
+    """Everything about one ENTITY: names in English and Chinese, kinds, roles, deals in and out with
+    counterparties and amounts, figures claimed about it, statements, and the source line and quote of each.
+
+    ENTITY is an English or Chinese name or alias (any case), a prefixed name (kgd:Nvidia) or an IRI.
+    """
+    from kg.entities import describe_entity, resolve_entity
+
+    graph = open_graph(ctx)
+    view = describe_entity(graph, resolve_entity(graph, entity))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(_view_as_dict(view), ensure_ascii=False, indent=1))
+    else:
+        click.echo(_view_as_text(view))
+
+
+def _sources_text(sources, indent="      ") -> list[str]:
+    lines = []
+    for span in sources:
+        credit = f" (credited to {span.credited_to.rsplit('/', 1)[-1]})" if span.credited_to else ""
+        lines.append(f"{indent}line {span.line}: 「{span.quote}」{credit}")
+    return lines
+
+
+def _view_as_text(view) -> str:
+    out = [f"{view.label_en}" + (f" / {view.label_zh}" if view.label_zh and view.label_zh != view.label_en else ""),
+           f"  id: {view.iri}"]
+    if view.kinds:
+        out.append(f"  kind: {', '.join(view.kinds)}")
+    if view.aliases:
+        out.append(f"  also known as: {', '.join(view.aliases)}")
+    if view.same_as:
+        out.append(f"  same as: {', '.join(view.same_as)}")
+    if view.roles:
+        out.append("\nRoles")
+        for person, role, organization, sources in view.roles:
+            out.append(f"  {person}: {role}, {organization}")
+            out.extend(_sources_text(sources))
+    if view.deals:
+        out.append("\nDeals")
+        for deal in view.deals:
+            amount = deal.amount.text if deal.amount else "no amount stated"
+            others = ", ".join(f"{name} ({role})" for role, name in deal.counterparties) or "-"
+            out.append(f"  {deal.label}")
+            out.append(f"    {deal.kind}; as {deal.role}; with {others}; {amount}"
+                       + (f" [{deal.modality}]" if deal.modality else ""))
+            if deal.amount and deal.amount.derived_by:
+                out.append(f"    amount not stated in the source; derived: {deal.amount.derived_by}")
+            for name, figure in deal.terms:
+                out.append(f"    {name}: {figure.text}")
+            if deal.conditions:
+                out.append(f"    if {' and '.join(deal.conditions)}"
+                           + (f"; otherwise {deal.amount_if_condition_fails.text}" if deal.amount_if_condition_fails else ""))
+            out.extend(_sources_text(deal.sources))
+    if view.claims:
+        out.append("\nFigures")
+        for claim in view.claims:
+            figure = claim.figure.text if claim.figure else "?"
+            segment = f" in {claim.segment}" if claim.segment else ""
+            whose = "" if claim.about == view.label_en else f"{claim.about}: "
+            out.append(f"  {whose}{claim.metric}{segment}: {figure}  {claim.period}  [{claim.modality}]".rstrip())
+            out.extend(_sources_text(claim.sources))
+    if view.statements:
+        out.append("\nStatements")
+        for summary, sources in view.statements:
+            out.append(textwrap.fill(summary, width=100, initial_indent="  ", subsequent_indent="    "))
+            out.extend(_sources_text(sources, "    "))
+    return "\n".join(out)
+
+
+def _figure_dict(figure):
+    if figure is None:
+        return None
+    return {"value": str(figure.value), "kind": figure.kind, "currency": figure.currency, "unit": figure.unit,
+            "rate": figure.rate, "text": figure.text, "low": figure.low, "high": figure.high}
+
+
+def _sources_list(sources):
+    return [{"line": s.line, "quote": s.quote, "credited_to": s.credited_to} for s in sources]
+
+
+def _view_as_dict(view) -> dict:
+    return {
+        "iri": str(view.iri), "label_en": view.label_en, "label_zh": view.label_zh, "aliases": view.aliases,
+        "kinds": view.kinds, "same_as": view.same_as,
+        "roles": [{"person": p, "role": r, "organization": o, "sources": _sources_list(s)} for p, r, o, s in view.roles],
+        "deals": [{"iri": str(d.iri), "label": d.label, "kind": d.kind, "role": d.role,
+                   "counterparties": [{"role": r, "name": n} for r, n in d.counterparties],
+                   "amount": _figure_dict(d.amount), "amount_if_condition_fails": _figure_dict(d.amount_if_condition_fails),
+                   "terms": [{"term": n, **_figure_dict(f)} for n, f in d.terms], "conditions": d.conditions,
+                   "modality": d.modality, "sources": _sources_list(d.sources)} for d in view.deals],
+        "claims": [{"iri": str(c.iri), "about": c.about, "metric": c.metric, "segment": c.segment, "figure": _figure_dict(c.figure),
+                    "period": c.period, "modality": c.modality, "sources": _sources_list(c.sources)} for c in view.claims],
+        "statements": [{"summary": s, "sources": _sources_list(src)} for s, src in view.statements],
+    }
+
+
+@main.command()
+@click.option("--format", "fmt", default=None,
+              help="Graph: turtle (default), nt, jsonld. With --flows: graphml, gexf or csv.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: standard output).")
+@click.option("--flows", is_flag=True, help="Export the money-flow graph (for Gephi) instead of the RDF.")
+@click.option("--assume", "assumptions", multiple=True, metavar="CONDITION=met|failed",
+              help="With --flows: settle a condition (see `kg flows --conditions`). Repeatable.")
+@data_option
+@click.pass_context
+def export(ctx, fmt, output, flows, assumptions):
+    """Write the whole graph (bundled data plus --data files) as Turtle, N-Triples or JSON-LD, or with
+    --flows the money-flow graph as GraphML, GEXF or a CSV edge list.
+
+    A file is written completely or not at all.
+    """
+    graph = open_graph(ctx)
+    if flows:
+        from kg.flow_export import export_flows
+        from kg.flows import flow_graph, parse_assumptions
+
+        fmt = fmt or "graphml"
+        if fmt not in ("graphml", "gexf", "csv"):
+            raise UsageError(f"--format {fmt}: --flows exports graphml, gexf or csv")
+        data = export_flows(flow_graph(graph, assume=parse_assumptions(assumptions)), fmt)
+    else:
+        if assumptions:
+            raise UsageError("--assume only applies with --flows")
+        serializer = GRAPH_FORMATS.get(fmt or "turtle")
+        if serializer is None:
+            raise UsageError(f"--format {fmt}: the graph exports as turtle, nt or jsonld (graphml, gexf, csv need --flows)")
+        data = graph.serialize(format=serializer)
+    write_output(output, data)
+
+
+def write_output(output: str, data) -> None:
+    """Write ``data`` to standard output, or to a file atomically (temporary file, then rename)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from kg.errors import InputFileError
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if output == "-":
+        sys.stdout.buffer.write(raw)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise InputFileError(f"{output}: folder {str(target.parent)!r} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(raw)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    click.echo(f"wrote {output} ({len(raw):,} bytes)", err=True)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@data_option
+@click.pass_context
+def stats(ctx, fmt):
+    """Counts: entities by kind, deals by kind, figures by kind, sources, triples."""
+    from kg.stats import graph_stats
+
+    result = graph_stats(open_graph(ctx))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"triples: {result['triples']:,}")
+    click.echo(f"organizations and people: {result['organizations_and_people']:,} (below, counted once per kind)")
+    for section in ("entities", "deals", "figures", "facts"):
+        click.echo(f"{section}: {sum(result[section].values()):,}")
+        for name, count in result[section].items():
+            click.echo(f"  {name}: {count:,}")
+    click.echo(f"sources: {result['sources']['spans']:,} quoted spans in {result['sources']['documents']} "
+               f"document(s), from {result['sources']['lines']} distinct lines")

@@ -1,0 +1,57 @@
+"""Counting what the graph holds: entities by kind, deals by kind, figures by kind, facts, sources.
+
+>>> from kg.graph import load_graph
+>>> counts = graph_stats(load_graph())
+>>> counts["deals"]["funding round"], counts["sources"]["documents"]
+(1, 1)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rdflib import Graph
+from rdflib.namespace import RDF, RDFS
+
+from kg.entities import display_name
+from kg.graph import KG
+
+
+def _subclasses(graph: Graph, root) -> set:
+    """``root`` and every class below it in the ontology loaded into ``graph``."""
+    found, frontier = {root}, [root]
+    while frontier:
+        for sub in graph.subjects(RDFS.subClassOf, frontier.pop()):
+            if sub not in found:
+                found.add(sub)
+                frontier.append(sub)
+    return found
+
+
+def _count_by_type(graph: Graph, root, *, most_specific: bool = True) -> dict[str, int]:
+    classes = _subclasses(graph, root)
+    counts: Counter = Counter()
+    for cls in classes:
+        for _instance in graph.subjects(RDF.type, cls):
+            counts[display_name(graph, cls)] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def graph_stats(graph: Graph) -> dict:
+    """Counts for `kg stats`. Entities and deals are counted once per stated type (Nvidia is a chip
+    vendor and an investor); facts by their most general fact class."""
+    spans = set(graph.subjects(KG.quote, None))
+    agents = {s for cls in _subclasses(graph, KG.Organization) | {KG.Person} for s in graph.subjects(RDF.type, cls)}
+    return {
+        "triples": len(graph),
+        "organizations_and_people": len(agents),
+        "entities": _count_by_type(graph, KG.Organization) | _count_by_type(graph, KG.Person)
+        | _count_by_type(graph, KG.Product) | _count_by_type(graph, KG.ComputeResource),
+        "deals": _count_by_type(graph, KG.Deal),
+        "figures": dict(sorted(Counter(display_name(graph, kind) for kind in graph.objects(None, KG.figureKind)).items())),
+        "facts": {display_name(graph, cls): sum(1 for _ in graph.subjects(RDF.type, cls))
+                  for cls in (KG.Claim, KG.Statement, KG.Condition, KG.RoleAssignment, KG.CircularArrangement)},
+        "sources": {"spans": len(spans),
+                    "documents": len({graph.value(s, KG.document) for s in spans}),
+                    "lines": len({(graph.value(s, KG.document), int(graph.value(s, KG.line))) for s in spans})},
+    }
