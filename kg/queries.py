@@ -248,7 +248,13 @@ def _query_error(exc: BaseException, text: str) -> Exception:
             if len(message) > 100:
                 message = message[:97] + "…"
     if line is not None and 1 <= line <= len(user_lines):
-        near = user_lines[line - 1][max(column - 1, 0):].strip()[:40] or "end of line"
+        source_line = user_lines[line - 1]
+        if "Prefix not found" in message:
+            prefix = re.search(r"([A-Za-z][\w.-]*)?:[\w.-]*$", source_line[: max(column - 1, 0)])
+            name = prefix.group(1) if prefix and prefix.group(1) else "?"
+            return QuerySyntaxError(f"SPARQL error at line {line}, column {column}: unknown prefix {name}: "
+                                    f"(predeclared: {', '.join(PREFIXES)})")
+        near = source_line[max(column - 1, 0):].strip()[:40] or source_line.strip()[-40:] or "end of query"
         return QuerySyntaxError(f"SPARQL syntax error at line {line}, column {column}: {message}; near {near!r}")
     prefix = re.search(r"Unknown namespace prefix : (\S+)|Prefix not found", str(exc))
     if prefix:

@@ -62,9 +62,68 @@ class StoreInfo:
 
 # --------------------------------------------------------------------------- in-memory graphs
 
+_STORE_CLASS = None
+
+
+def _store_class():
+    """oxrdflib's store, returning plain strings as rdflib does.
+
+    Oxigraph follows RDF 1.1, where "USD" and "USD"^^xsd:string are one literal, and hands every
+    plain string back with the xsd:string datatype; rdflib's parsers make ``Literal("USD")`` without
+    one, and rdflib does not treat the two as equal. So that code (and output) cannot tell which
+    engine it runs on, strings come back without the datatype here.
+    """
+    global _STORE_CLASS
+    if _STORE_CLASS is not None:
+        return _STORE_CLASS
+    import pyoxigraph as ox
+    from oxrdflib import OxigraphStore
+    from oxrdflib._converter import from_ox, from_ox_graph_name, to_ox_quad_pattern
+    from rdflib import Literal
+
+    xsd_string = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+    ox_literal = ox.Literal
+
+    def term(value):
+        if type(value) is ox_literal and value.datatype == xsd_string:
+            return Literal(value.value)
+        return from_ox(value)
+
+    def plain(value):
+        if type(value) is Literal and value.datatype is not None and value.datatype == XSD_STRING:
+            return Literal(str(value))
+        return value
+
+    from rdflib.namespace import XSD
+    XSD_STRING = XSD.string
+
+    class KgOxigraphStore(OxigraphStore):
+        def triples(self, triple_pattern, context=None):
+            try:
+                pattern = to_ox_quad_pattern(triple_pattern, context)
+            except (TypeError, ValueError):
+                return iter(())
+            return (((term(q.subject), term(q.predicate), term(q.object)),
+                     iter((from_ox_graph_name(q.graph_name, self),)))
+                    for q in self._inner.quads_for_pattern(*pattern))
+
+        def query(self, *args, **kwargs):
+            result = super().query(*args, **kwargs)
+            if result.type == "SELECT":
+                result.bindings = ({var: plain(value) for var, value in row.items()} for row in result.bindings)
+            elif result.graph is not None:
+                from rdflib import Graph
+                graph = Graph()
+                graph += ((s, p, plain(o)) for s, p, o in result.graph)
+                result.graph = graph
+            return result
+
+    _STORE_CLASS = KgOxigraphStore
+    return _STORE_CLASS
+
+
 def new_oxigraph_graph(ox_store=None):
     """An empty rdflib Graph on an Oxigraph store (a new in-memory one unless ``ox_store`` is given)."""
-    from oxrdflib import OxigraphStore
     from rdflib import Graph
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
@@ -72,7 +131,7 @@ def new_oxigraph_graph(ox_store=None):
 
     # Bound to Oxigraph's default graph: a fixed identifier, so a persistent store reopens with its
     # data visible, and SPARQL's default graph is exactly the loaded triples.
-    graph = Graph(store=OxigraphStore(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID)
+    graph = Graph(store=_store_class()(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID)
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True)
     return graph
