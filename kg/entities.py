@@ -205,7 +205,7 @@ def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
                            read_sources(graph, assignment)))
     for prop in _ROLE_PROPERTIES:
         for deal in graph.subjects(prop, iri):
-            view.deals.append(_deal_view(graph, deal, iri, local_name(prop)))
+            view.deals.append(_deal_view(graph, deal, iri, display_name(graph, prop)))
     for claim in set(graph.subjects(KG.about, iri)) | set(graph.subjects(KG.mentions, iri)):
         if (claim, RDF.type, KG.Claim) in graph:
             view.claims.append(_claim_view(graph, claim))

@@ -98,7 +98,23 @@ from rdflib.namespace import RDF, RDFS
 
 from kg.amounts import figure_bounds, format_amount, format_quantity, format_usd
 from kg.errors import NoResultsError, UnknownConditionError, UnknownEntityError, UsageError
-from kg.graph import KG, ORG, SCHEMA
+from kg.graph import KG as _KG_NS, ORG as _ORG_NS, SCHEMA as _SCHEMA_NS
+
+
+class _Terms:
+    """A namespace whose terms are made once: rdflib builds a new URIRef on every ``KG.amount``, which
+    dominates the time on large graphs."""
+
+    def __init__(self, namespace):
+        self._namespace = namespace
+
+    def __getattr__(self, name):
+        term = self._namespace[name]
+        setattr(self, name, term)
+        return term
+
+
+KG, ORG, SCHEMA = _Terms(_KG_NS), _Terms(_ORG_NS), _Terms(_SCHEMA_NS)
 
 #: Kinds of value flow, in display order.
 FLOW_KINDS = ("investment", "purchase", "contract", "equity", "in-kind")
@@ -205,15 +221,14 @@ def _figure(graph: Graph, node) -> _Figure | None:
                    str(derived) if derived is not None else None)
 
 
-def _class_closure(graph: Graph, node) -> set[str]:
-    names = set()
+def _class_closure(graph: Graph, node, cache: dict | None = None) -> set[str]:
+    """Local names of the classes of ``node`` and all their super-classes (``cache`` maps class -> names)."""
+    cache = {} if cache is None else cache
+    names: set[str] = set()
     for cls in graph.objects(node, RDF.type):
-        for sup in graph.transitive_objects(cls, RDFS.subClassOf):
-            names.add(_local(sup))
-    for name in list(names):
-        while name in _KNOWN_SUPERCLASSES:
-            name = _KNOWN_SUPERCLASSES[name]
-            names.add(name)
+        if cls not in cache:
+            _class_closure_of_class(graph, cls, cache)
+        names |= cache[cls]
     return names
 
 
@@ -228,15 +243,26 @@ def _deal_kind(classes: set[str], grant: bool) -> str:
     return "in-kind" if grant else "purchase"
 
 
-def _deals(graph: Graph) -> list[URIRef]:
+def _deals(graph: Graph, cache: dict) -> list[URIRef]:
     """Every node with a party role, or typed as a deal class (found without needing the ontology)."""
     found = set()
     for prop in (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner):
         found.update(graph.subjects(prop, None))
-    for node, cls in graph.subject_objects(RDF.type):
-        if _local(cls) in _DEAL_CLASSES or "Deal" in _class_closure(graph, node):
-            found.add(node)
+    for cls in set(graph.objects(None, RDF.type)):
+        if cls not in cache:
+            _class_closure_of_class(graph, cls, cache)
+        if cache[cls] & _DEAL_CLASSES:
+            found.update(graph.subjects(RDF.type, cls))
     return sorted(found, key=str)
+
+
+def _class_closure_of_class(graph: Graph, cls, cache: dict) -> None:
+    supers = {_local(sup) for sup in graph.transitive_objects(cls, RDFS.subClassOf)}
+    for name in list(supers):
+        while name in _KNOWN_SUPERCLASSES:
+            name = _KNOWN_SUPERCLASSES[name]
+            supers.add(name)
+    cache[cls] = supers
 
 
 # --------------------------------------------------------------------------------------------------
@@ -353,11 +379,11 @@ def list_conditions(graph: Graph) -> list[dict]:
 # The flow graph
 # --------------------------------------------------------------------------------------------------
 
-def _add_node(G: nx.MultiDiGraph, graph: Graph, node) -> str:
+def _add_node(G: nx.MultiDiGraph, graph: Graph, cache: dict, node) -> str:
     key = str(node)
     if key not in G:
         kinds = sorted({_local(c) for c in graph.objects(node, RDF.type)})
-        closure = _class_closure(graph, node) | set(kinds)
+        closure = _class_closure(graph, node, cache) | set(kinds)
         node_type = ("person" if "Person" in closure else
                      "organization" if closure & _ORG_CLASSES else "other")
         G.add_node(key, iri=key, label=_label(graph, node), label_zh=_label(graph, node, "zh"),
@@ -431,10 +457,11 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
         for part in graph.objects(arr, SCHEMA.hasPart):
             arrangements.setdefault(str(part), []).append(str(arr))
 
-    for deal in _deals(graph):
+    cache: dict = {}  # class -> names of it and its super-classes
+    for deal in _deals(graph, cache):
         if str(deal) in has_parts:
             continue  # counted through its parts
-        classes = _class_closure(graph, deal)
+        classes = _class_closure(graph, deal, cache)
         deal_sources = _sources(graph, deal)
         met = _figure(graph, graph.value(deal, KG.amount))
         failed = _figure(graph, graph.value(deal, KG.amountIfConditionFails))
@@ -483,7 +510,7 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
             n = len(givers) * len(takers)
             for giver in givers:
                 for taker in takers:
-                    u, v = _add_node(G, graph, giver), _add_node(G, graph, taker)
+                    u, v = _add_node(G, graph, cache, giver), _add_node(G, graph, cache, taker)
                     others = [str(p) for p in givers + takers if p not in (giver, taker)]
                     if n > 1:  # one figure for several parties: each may have paid anything up to all
                         e_low = 0.0 if low is not None else None
@@ -502,7 +529,7 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
         if include_relations:
             partners = sorted(graph.objects(deal, KG.partner), key=str)
             for a, b in zip(partners, partners[1:]):
-                u, v = _add_node(G, graph, a), _add_node(G, graph, b)
+                u, v = _add_node(G, graph, cache, a), _add_node(G, graph, cache, b)
                 G.add_edge(u, v, key=str(deal), kind="partnership", low=None, high=None,
                            booked_low=None, booked_high=None, shared=False, shared_with=[],
                            **{**common, "directed": False})
@@ -512,7 +539,7 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
             if person is None or org is None:
                 continue
             role = graph.value(membership, ORG.role)
-            u, v = _add_node(G, graph, person), _add_node(G, graph, org)
+            u, v = _add_node(G, graph, cache, person), _add_node(G, graph, cache, org)
             srcs = _sources(graph, membership)
             G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, booked_low=None,
                        booked_high=None, approximate=False, figure_kind=None, value=None,

@@ -89,14 +89,6 @@ def _store_class():
             return Literal(value.value)
         return from_ox(value)
 
-    def plain(value):
-        if type(value) is Literal and value.datatype is not None and value.datatype == XSD_STRING:
-            return Literal(str(value))
-        return value
-
-    from rdflib.namespace import XSD
-    XSD_STRING = XSD.string
-
     class KgOxigraphStore(OxigraphStore):
         def triples(self, triple_pattern, context=None):
             try:
@@ -107,15 +99,44 @@ def _store_class():
                      iter((from_ox_graph_name(q.graph_name, self),)))
                     for q in self._inner.quads_for_pattern(*pattern))
 
-        def query(self, *args, **kwargs):
-            result = super().query(*args, **kwargs)
-            if result.type == "SELECT":
-                result.bindings = ({var: plain(value) for var, value in row.items()} for row in result.bindings)
-            elif result.graph is not None:
-                from rdflib import Graph
-                graph = Graph()
-                graph += ((s, p, plain(o)) for s, p, o in result.graph)
-                result.graph = graph
+        def query(self, query, initNs, initBindings, queryGraph, **kwargs):
+            if not isinstance(query, str) or kwargs:
+                return super().query(query, initNs, initBindings, queryGraph, **kwargs)
+            from rdflib import Variable
+            from rdflib.query import Result
+            from oxrdflib._converter import to_ox
+            from rdflib.term import Node
+
+            answer = self._inner.query(
+                query, use_default_graph_as_union=queryGraph == "__UNION__",
+                default_graph=(to_ox(queryGraph) if isinstance(queryGraph, Node) else None),
+                prefixes=dict(self._namespace_for_prefix, **initNs),
+                substitutions={ox.Variable(k): to_ox(v) for k, v in initBindings.items()})
+            if isinstance(answer, ox.QuerySolutions):
+                result = Result("SELECT")
+                result.vars = [Variable(v.value) for v in answer.variables]
+                # Terms recur across rows (IRIs, kinds, labels): convert each once per query.
+                cache = {}
+
+                def convert(value):
+                    if value is None:
+                        return None
+                    found = cache.get(value)
+                    if found is None:
+                        found = cache[value] = term(value)
+                    return found
+
+                names = result.vars
+                result.bindings = [{v: convert(x) for v, x in zip(names, row) if x is not None} for row in answer]
+                return result
+            if isinstance(answer, ox.QueryBoolean):
+                result = Result("ASK")
+                result.askAnswer = bool(answer)
+                return result
+            from rdflib import Graph
+            result = Result("CONSTRUCT")
+            result.graph = Graph()
+            result.graph += ((term(t.subject), term(t.predicate), term(t.object)) for t in answer)
             return result
 
     _STORE_CLASS = KgOxigraphStore

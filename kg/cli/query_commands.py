@@ -145,7 +145,7 @@ def _view_as_text(view) -> str:
             amount = deal.amount.text if deal.amount else "no amount stated"
             others = ", ".join(f"{name} ({role})" for role, name in deal.counterparties) or "-"
             out.append(f"  {deal.label}")
-            out.append(f"    {deal.kind}; as {deal.role}; with {others}; {amount}"
+            out.append(f"    {deal.kind}; role: {deal.role}; with {others}; {amount}"
                        + (f" [{deal.modality}]" if deal.modality else ""))
             if deal.amount and deal.amount.derived_by:
                 out.append(f"    amount not stated in the source; derived: {deal.amount.derived_by}")
