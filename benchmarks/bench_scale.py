@@ -213,9 +213,9 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
               "synth_s": time.perf_counter() - t, "file_mb": data.stat().st_size / 1e6}
     log(f"[{n}] synthetic file {result['file_mb']:.0f} MB in {result['synth_s']:.1f} s")
     texts = work / f"texts-{n}.json"
-    result["kg"], result["kg_wall"], _ = run_child(me("kg", str(data), str(texts)))
+    result["kg"], result["kg_wall"], _ = run_child(me("kg", str(data), str(texts)), timeout=3600)
     log(f"[{n}] kg: {json.dumps(result['kg'])[:300]}")
-    result["pyoxigraph"], _, _ = run_child(me("pyoxigraph", str(texts)))
+    result["pyoxigraph"], _, _ = run_child(me("pyoxigraph", str(texts)), timeout=3600)
     log(f"[{n}] pyoxigraph: {json.dumps(result['pyoxigraph'])[:300]}")
     if rdflib_only == "none":
         result["rdflib"] = "not run at this size"
@@ -230,6 +230,9 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
         "kg query circular-deals": [KG, "--data", str(data), "query", "circular-deals"],
     }
     for label, args in commands.items():
+        if n >= 1_000_000:
+            cli[label] = {"note": "not run at 1M (whole-process commands are measured up to 100k)"}
+            continue
         if not kg_has(args[3]):
             cli[label] = {"note": f"`kg {args[3]}` does not exist yet"}
             continue

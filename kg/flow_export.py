@@ -75,8 +75,11 @@ def export_flows(G, fmt: str) -> str:
             row["arrangements"] = ";".join(data.get("arrangements") or [])
             writer.writerow(["" if row.get(col) is None else row.get(col) for col in CSV_COLUMNS])
         return out.getvalue()
-    if fmt == "graphml":
-        return "\n".join(nx.generate_graphml(_flat_copy(G), named_key_ids=True)) + "\n"
-    if fmt == "gexf":
-        return "\n".join(nx.generate_gexf(_flat_copy(G))) + "\n"
+    if fmt in ("graphml", "gexf"):  # the write_* functions add the XML declaration Gephi expects
+        buffer = io.BytesIO()
+        if fmt == "graphml":
+            nx.write_graphml(_flat_copy(G), buffer, encoding="utf-8", named_key_ids=True)
+        else:
+            nx.write_gexf(_flat_copy(G), buffer, encoding="utf-8")
+        return buffer.getvalue().decode("utf-8")
     raise UsageError(f"unknown flow export format {fmt!r}; use one of: {', '.join(EXPORT_FORMATS)}")

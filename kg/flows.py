@@ -422,9 +422,9 @@ def _amount(met: _Figure | None, failed: _Figure | None, status: str | None):
     if status == "failed":
         chosen = failed
     elif status == "open" and met is not None:
-        if failed is None:  # the deal happens only if the condition is met
-            return 0.0, met.bounds[1], met.kind == "Approximate", met.kind, met.value, \
-                f"≤ {format_usd(met.value)}" if met.kind != "LowerBound" else f"0 or {met.text()}"
+        if failed is None:  # the deal happens only if the condition is met: nothing, or the figure
+            text = met.text() if met.kind == "UpperBound" else f"$0 or {met.text()}"
+            return 0.0, met.bounds[1], met.kind == "Approximate", met.kind, met.value, text
         (l1, h1), (l2, h2) = met.bounds, failed.bounds
         low, high = min(l1, l2), (None if h1 is None or h2 is None else max(h1, h2))
         approx = "Approximate" in (met.kind, failed.kind)

@@ -340,6 +340,8 @@ def test_data_file_conditions_and_joint_payers():
     assert not any(len(c["nodes"]) == 4 and str(KGD.Amazon) in c["nodes"] and
                    "https://example.org/flows-test/NeoCloud" in c["nodes"] for c in failed)
     neo = run_json("flows", "新云", "--data", str(FIXTURE))["parties"][0]
+    rent = next(e for e in neo["edges_out"] if e["to"] == str(KGD.Amazon))
+    assert (rent["low"], rent["high"], rent["amount_text"]) == (0.0, 1 * B, "$0 or $1B")  # open, no fallback
     assert neo["in"]["investment"]["upper"] == 2 * B + 3 * B   # Nvidia's $2B + the joint "up to $3B" once
     assert neo["out"]["purchase"]["unbounded"] == 1
 
@@ -352,13 +354,17 @@ def test_export_graphml_gexf_csv(rdf):
     from kg.flow_export import export_flows
     from kg.flows import flow_graph
     G = flow_graph(rdf, include_relations=True)
-    back = nx.parse_graphml(export_flows(G, "graphml"), force_multigraph=True)
+    graphml = export_flows(G, "graphml")
+    assert graphml.startswith("<?xml")
+    back = nx.parse_graphml(graphml, force_multigraph=True)
     assert back.number_of_nodes() == G.number_of_nodes() and back.number_of_edges() == G.number_of_edges()
     nvidia_edges = back.get_edge_data(NVIDIA, OPENAI)
     assert [e["kind"] for e in nvidia_edges.values()] == ["investment"]
     assert [e["high"] for e in nvidia_edges.values()] == [100 * B]
     assert back.nodes[NVIDIA]["label_zh"] == "英伟达"
-    gexf = nx.read_gexf(io.BytesIO(export_flows(G, "gexf").encode("utf-8")))
+    gexf_text = export_flows(G, "gexf")
+    assert gexf_text.startswith("<?xml") and "英伟达" in gexf_text
+    gexf = nx.read_gexf(io.BytesIO(gexf_text.encode("utf-8")))
     assert gexf.number_of_edges() == G.number_of_edges()
     rows = list(csv.DictReader(io.StringIO(export_flows(flow_graph(rdf), "csv"))))
     gpus = [r for r in rows if r["deal"].endswith("deal-openai-nvidia-gpus")]
@@ -395,6 +401,9 @@ def test_export_unknown_format(flows):
     (("flows", "--assume", "restructuring=maybe"), 2, "CONDITION=met or CONDITION=failed"),
     (("flows", "--assume", "restructuring=met", "--assume", "microsoft-consent=failed"), 2, "contradictory"),
     (("cycles", "--data", "no/such/file.ttl"), 2, "no such file"),
+    (("flows", "OpenAI", "--conditions"), 2, "--conditions lists every condition"),
+    (("trace", ""), 2, "no entity named ''"),
+    (("trace", "<script>alert(1)</script>"), 2, "no entity named"),
 ])
 def test_errors_are_one_line(args, code, words):
     line = one_error_line(run(*args), code)

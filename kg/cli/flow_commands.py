@@ -354,6 +354,9 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
     from kg.flows import flow_totals, list_conditions, resolve_node
 
     if show_conditions:
+        if entity or assume or kinds:
+            from kg.errors import UsageError
+            raise UsageError("--conditions lists every condition; it takes no ENTITY, --assume or --kind")
         rdf = open_graph(ctx)
         if fmt == "json":
             _json(list_conditions(rdf))
