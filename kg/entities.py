@@ -21,7 +21,7 @@ import difflib
 import unicodedata
 from dataclasses import dataclass, field
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import UnknownEntityError, UsageError
@@ -91,14 +91,19 @@ def suggest_names(graph: Graph, name: str, index: dict[str, set[URIRef]] | None 
     return names[:limit]
 
 
-def display_name(graph: Graph, iri, lang: str = "en") -> str:
-    """The label in ``lang`` (falling back to any label, then the local name)."""
-    fallback = None
+def display_name(graph: Graph, iri, lang: str = "en", *, fallback: bool = True) -> str:
+    """The label in ``lang``, falling back to a label without a language tag, then any label, then the
+    local name; with ``fallback=False`` the label in ``lang`` or ''."""
+    other = None
     for label in graph.objects(iri, RDFS.label):
-        if getattr(label, "language", None) == lang:
+        language = getattr(label, "language", None)
+        if language == lang:
             return str(label)
-        fallback = fallback or str(label)
-    return fallback or local_name(iri)
+        if not other or (language is None and isinstance(label, Literal)):  # an untagged label is the name itself
+            other = str(label)
+    if not fallback:
+        return ""
+    return other or local_name(iri)
 
 
 def _as_iri(graph: Graph, text: str) -> URIRef | None:

@@ -96,14 +96,22 @@ def read_figure(graph: Graph, node: Node) -> Figure | None:
                   text, read_sources(graph, node), str(derived) if derived is not None else None)
 
 
-def read_sources(graph: Graph, node: Node) -> tuple[SourceSpan, ...]:
-    """The source spans of a fact node, in line order."""
+def read_sources(graph: Graph, node: Node, *, keep_unquoted: bool = False) -> tuple[SourceSpan, ...]:
+    """The source spans of a fact node, in line order.
+
+    A span without a whole-number line is skipped (``--data`` files may hold anything); so is one
+    without a quote, unless ``keep_unquoted`` (its quote is then '').
+    """
     spans = []
     for span in graph.objects(node, KG.source):
         line, quote = graph.value(span, KG.line), graph.value(span, KG.quote)
-        if line is None or quote is None:
+        if line is None or (quote is None and not keep_unquoted):
+            continue
+        try:
+            number = int(line)
+        except (TypeError, ValueError):
             continue
         credited = graph.value(span, KG.creditedTo)
-        spans.append(SourceSpan(str(graph.value(span, KG.document)), int(line), str(quote),
+        spans.append(SourceSpan(str(graph.value(span, KG.document)), number, str(quote) if quote is not None else "",
                                 str(credited) if credited is not None else None))
     return tuple(sorted(spans, key=lambda s: (s.line, s.quote)))

@@ -89,15 +89,16 @@ when a condition it kg:requires fails; a met condition implies the conditions it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
 import networkx as nx
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from kg.amounts import figure_bounds, format_amount, format_quantity, format_usd
+from kg.amounts import format_amount, format_quantity, format_usd
+from kg.entities import display_name, resolve_entity
 from kg.errors import NoResultsError, UnknownConditionError, UnknownEntityError, UsageError
+from kg.figures import Figure, local_name, read_figure, read_sources
 from kg.graph import KG as _KG_NS, ORG as _ORG_NS, SCHEMA as _SCHEMA_NS
 
 
@@ -146,79 +147,19 @@ _ORG_CLASSES = {"Organization", "AILab", "Investor", "ChipVendor", "CloudProvide
 # Small readers of the RDF graph
 # --------------------------------------------------------------------------------------------------
 
-def _local(iri) -> str:
-    text = str(iri)
-    for sep in ("#", "/"):
-        if sep in text:
-            text = text.rsplit(sep, 1)[1] or text
-    return text
-
-
-def _label(graph: Graph, node, lang: str = "en") -> str:
-    fallback = None
-    for label in graph.objects(node, RDFS.label):
-        if isinstance(label, Literal) and label.language == lang:
-            return str(label)
-        if fallback is None or (isinstance(label, Literal) and not label.language):
-            fallback = str(label)
-    if lang != "en":
-        return ""
-    return fallback or _local(node)
-
-
 def _sources(graph: Graph, node) -> list[tuple[int, str]]:
-    spans = []
-    for span in graph.objects(node, KG.source):
-        line = graph.value(span, KG.line)
-        quote = graph.value(span, KG.quote)
-        try:
-            number = int(line) if line is not None else None
-        except (TypeError, ValueError):
-            number = None
-        if number is not None:
-            spans.append((number, str(quote) if quote is not None else ""))
-    return sorted(set(spans))
+    """Every distinct (line, quote) a fact is stated on, sorted: the form of the edges' ``sources``
+    (a span with a line but no quote still counts, with quote '')."""
+    return sorted({(span.line, span.quote) for span in read_sources(graph, node, keep_unquoted=True)})
 
 
-@dataclass(frozen=True)
-class _Figure:
-    value: float
-    kind: str
-    unit: str | None       # QUDT unit local name for quantities, None for money
-    currency: str
-    sources: tuple
-    derived_by: str | None = None  # how a figure the source does not state was computed
-
-    @property
-    def bounds(self):
-        return figure_bounds(self.value, self.kind)
-
-    def text(self) -> str:
-        if self.unit is not None:
-            return format_quantity(self.value, self.kind, self.unit)
-        return format_amount(self.value, self.kind, self.currency)
-
-
-def _figure(graph: Graph, node) -> _Figure | None:
-    if node is None:
-        return None
-    value = graph.value(node, SCHEMA.value)
-    if value is None:
-        return None
-    try:
-        number = float(value.toPython() if isinstance(value, Literal) else value)
-    except (TypeError, ValueError):
-        return None
-    kind_node = graph.value(node, KG.figureKind)
-    kind = _local(kind_node) if kind_node is not None else "Exact"
-    if kind not in ("Exact", "Approximate", "UpperBound", "LowerBound", "OrderOfMagnitude"):
-        kind = "Exact"
-    unit_node = graph.value(node, SCHEMA.unitCode)
-    currency = graph.value(node, SCHEMA.currency)
-    derived = graph.value(node, KG.derivedBy)
-    return _Figure(number, kind, _local(unit_node) if unit_node is not None else None,
-                   str(currency) if currency is not None else "USD", tuple(_sources(graph, node)),
-                   str(derived) if derived is not None else None)
+def _text(fig: Figure) -> str:
+    """A figure as the flow graph writes it. Unlike ``Figure.text``: a unit makes it a quantity and anything
+    else is money (in US dollars unless a currency is stated), and the rate is left to the caller, who
+    writes " at $0.01/share" itself. From the float value, as the edges' ``value`` is."""
+    if fig.unit is not None:
+        return format_quantity(float(fig.value), fig.kind, fig.unit)
+    return format_amount(float(fig.value), fig.kind, fig.currency or "USD")
 
 
 def _class_closure(graph: Graph, node, cache: dict | None = None) -> set[str]:
@@ -257,7 +198,7 @@ def _deals(graph: Graph, cache: dict) -> list[URIRef]:
 
 
 def _class_closure_of_class(graph: Graph, cls, cache: dict) -> None:
-    supers = {_local(sup) for sup in graph.transitive_objects(cls, RDFS.subClassOf)}
+    supers = {local_name(sup) for sup in graph.transitive_objects(cls, RDFS.subClassOf)}
     for name in list(supers):
         while name in _KNOWN_SUPERCLASSES:
             name = _KNOWN_SUPERCLASSES[name]
@@ -277,7 +218,7 @@ def _conditions(graph: Graph) -> list[URIRef]:
 
 def _condition_name(graph: Graph, cond) -> str:
     aliases = sorted(str(a) for a in graph.objects(cond, KG.alias))
-    return aliases[0] if aliases else _local(cond)
+    return aliases[0] if aliases else local_name(cond)
 
 
 def resolve_condition(graph: Graph, name: str) -> URIRef:
@@ -290,7 +231,7 @@ def resolve_condition(graph: Graph, name: str) -> URIRef:
     wanted = name.strip().casefold()
     conds = _conditions(graph)
     for cond in conds:
-        names = {str(cond).casefold(), _local(cond).casefold()}
+        names = {str(cond).casefold(), local_name(cond).casefold()}
         names |= {str(a).casefold() for a in graph.objects(cond, KG.alias)}
         names |= {str(lbl).casefold() for lbl in graph.objects(cond, RDFS.label)}
         if wanted in names:
@@ -354,20 +295,20 @@ def list_conditions(graph: Graph) -> list[dict]:
     for cond in _conditions(graph):
         dependants = set(graph.transitive_subjects(KG.requires, cond))
         deals = []
-        for dep in dependants:
+        for dep in sorted(dependants, key=str):  # set order varies between runs
             for deal in sorted(graph.subjects(KG.condition, dep), key=str):
-                met = _figure(graph, graph.value(deal, KG.amount))
-                failed = _figure(graph, graph.value(deal, KG.amountIfConditionFails))
+                met = read_figure(graph, graph.value(deal, KG.amount))
+                failed = read_figure(graph, graph.value(deal, KG.amountIfConditionFails))
                 deals.append({
-                    "deal": str(deal), "deal_label": _label(graph, deal),
+                    "deal": str(deal), "deal_label": display_name(graph, deal),
                     "via": None if dep == cond else _condition_name(graph, dep),
-                    "amount_met_text": met.text() if met else "amount not stated",
-                    "amount_failed_text": failed.text() if failed else "nothing (the deal is off)",
+                    "amount_met_text": _text(met) if met else "amount not stated",
+                    "amount_failed_text": _text(failed) if failed else "nothing (the deal is off)",
                 })
         by_date = graph.value(cond, KG.byDate)
         result.append({
             "name": _condition_name(graph, cond), "iri": str(cond),
-            "label": _label(graph, cond), "label_zh": _label(graph, cond, "zh"),
+            "label": display_name(graph, cond), "label_zh": display_name(graph, cond, "zh", fallback=False),
             "by_date": str(by_date) if by_date is not None else None,
             "requires": sorted(_condition_name(graph, c) for c in graph.objects(cond, KG.requires)),
             "deals": deals, "sources": _sources(graph, cond),
@@ -382,61 +323,60 @@ def list_conditions(graph: Graph) -> list[dict]:
 def _add_node(G: nx.MultiDiGraph, graph: Graph, cache: dict, node) -> str:
     key = str(node)
     if key not in G:
-        kinds = sorted({_local(c) for c in graph.objects(node, RDF.type)})
+        kinds = sorted({local_name(c) for c in graph.objects(node, RDF.type)})
         closure = _class_closure(graph, node, cache) | set(kinds)
         node_type = ("person" if "Person" in closure else
                      "organization" if closure & _ORG_CLASSES else "other")
-        G.add_node(key, iri=key, label=_label(graph, node), label_zh=_label(graph, node, "zh"),
-                   kinds=kinds, node_type=node_type,
+        G.add_node(key, iri=key, label=display_name(graph, node),
+                   label_zh=display_name(graph, node, "zh", fallback=False), kinds=kinds, node_type=node_type,
                    aliases=sorted(str(a) for a in graph.objects(node, KG.alias)))
     return key
 
 
 def _terms(graph: Graph, deal, classes: set[str]) -> str:
     parts = []
-    resources = sorted(_label(graph, r) for r in graph.objects(deal, KG.resource))
+    resources = sorted(display_name(graph, r) for r in graph.objects(deal, KG.resource))
     for prop in (KG.quantity, KG.duration):
         for node in graph.objects(deal, prop):
-            fig = _figure(graph, node)
+            fig = read_figure(graph, node)
             if fig:
-                text = fig.text()
+                text = _text(fig)
                 if prop == KG.quantity and len(resources) == 1:  # "6 GW of AMD AI chips"
                     text += (" " if fig.unit == "NUM" else " of ") + resources[0]
                 parts.append(text)
-    share = _figure(graph, graph.value(deal, KG.shareOfEquity))
-    price = _figure(graph, graph.value(deal, KG.pricePerShare))
+    share = read_figure(graph, graph.value(deal, KG.shareOfEquity))
+    price = read_figure(graph, graph.value(deal, KG.pricePerShare))
     if share or price:
         text = "option on " if "EquityOption" in classes else ""
-        text += f"{share.text()} of shares" if share else "shares"
+        text += f"{_text(share)} of shares" if share else "shares"
         if price:
-            text += f" at {price.text()}/share"
+            text += f" at {_text(price)}/share"
         parts.append(text)
-    original = _figure(graph, graph.value(deal, KG.originalAmount))
+    original = read_figure(graph, graph.value(deal, KG.originalAmount))
     if original:
-        parts.append(f"originally {original.text()}")
+        parts.append(f"originally {_text(original)}")
     return "; ".join(parts)
 
 
-def _amount(met: _Figure | None, failed: _Figure | None, status: str | None):
+def _amount(met: Figure | None, failed: Figure | None, status: str | None):
     """(low, high, approximate, figure_kind, value, text) of a deal's amount under a condition status."""
     if status == "failed":
         chosen = failed
     elif status == "open" and met is not None:
         if failed is None:  # the deal happens only if the condition is met: nothing, or the figure
-            text = met.text() if met.kind == "UpperBound" else f"$0 or {met.text()}"
-            return 0.0, met.bounds[1], met.kind == "Approximate", met.kind, met.value, text
-        (l1, h1), (l2, h2) = met.bounds, failed.bounds
-        low, high = min(l1, l2), (None if h1 is None or h2 is None else max(h1, h2))
+            text = _text(met) if met.kind == "UpperBound" else f"$0 or {_text(met)}"
+            return 0.0, met.high, met.kind == "Approximate", met.kind, float(met.value), text
+        low = min(met.low, failed.low)
+        high = None if met.high is None or failed.high is None else max(met.high, failed.high)
         approx = "Approximate" in (met.kind, failed.kind)
         lo_text = format_usd(low)
         text = f"{lo_text}–{format_usd(high).lstrip('$')}" if high is not None else f"> {lo_text}"
-        return low, high, approx, met.kind, met.value, ("~ " if approx else "") + text
+        return low, high, approx, met.kind, float(met.value), ("~ " if approx else "") + text
     else:
         chosen = met
     if chosen is None:
         return None, None, False, None, None, "amount not stated"
-    low, high = chosen.bounds
-    return low, high, chosen.kind == "Approximate", chosen.kind, chosen.value, chosen.text()
+    return chosen.low, chosen.high, chosen.kind == "Approximate", chosen.kind, float(chosen.value), _text(chosen)
 
 
 def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -> nx.MultiDiGraph:
@@ -463,8 +403,8 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
             continue  # counted through its parts
         classes = _class_closure(graph, deal, cache)
         deal_sources = _sources(graph, deal)
-        met = _figure(graph, graph.value(deal, KG.amount))
-        failed = _figure(graph, graph.value(deal, KG.amountIfConditionFails))
+        met = read_figure(graph, graph.value(deal, KG.amount))
+        failed = read_figure(graph, graph.value(deal, KG.amountIfConditionFails))
         conds = sorted(graph.objects(deal, KG.condition), key=str)
         status = None
         if conds:
@@ -476,24 +416,25 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
         fig_sources = []
         for fig in (met, failed) if status in ("open", None) else ((failed,) if status == "failed" else (met,)):
             if fig:
-                fig_sources.extend(fig.sources)
+                fig_sources.extend(_sources(graph, fig.node))
         for prop in (KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.originalAmount, KG.duration):
             for node in graph.objects(deal, prop):  # terms are stated where the deal is
-                term = _figure(graph, node)
+                term = read_figure(graph, node)
                 if term:
-                    fig_sources.extend(term.sources)
+                    fig_sources.extend(_sources(graph, term.node))
         primary = fig_sources[0] if fig_sources else (deal_sources[0] if deal_sources else (None, ""))
         modality = graph.value(deal, KG.modality)
         common = dict(
             approximate=approx, figure_kind=fkind, value=value, amount_text=text,
             derived_by=next((f.derived_by for f in (met, failed) if f and f.derived_by), None),
-            amount_met_text=(met.text() if met else "not stated") if conds else None,
-            amount_failed_text=(failed.text() if failed else "nothing") if conds else None,
+            amount_met_text=(_text(met) if met else "not stated") if conds else None,
+            amount_failed_text=(_text(failed) if failed else "nothing") if conds else None,
             terms_text=_terms(graph, deal, classes),
-            conditions=[str(c) for c in conds], condition_labels=[_label(graph, c) for c in conds],
+            conditions=[str(c) for c in conds], condition_labels=[display_name(graph, c) for c in conds],
             condition_names=[_condition_name(graph, c) for c in conds],
-            condition_status=status, modality=_local(modality) if modality is not None else None,
-            deal=str(deal), deal_label=_label(graph, deal), deal_label_zh=_label(graph, deal, "zh"),
+            condition_status=status, modality=local_name(modality) if modality is not None else None,
+            deal=str(deal), deal_label=display_name(graph, deal),
+            deal_label_zh=display_name(graph, deal, "zh", fallback=False),
             deal_class=next((n for n, _ in _CLASS_KINDS if n in classes), "Deal"),
             source_line=primary[0], quote=primary[1],
             sources=sorted(set(deal_sources) | set(fig_sources)),
@@ -515,7 +456,7 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
                     if n > 1:  # one figure for several parties: each may have paid anything up to all
                         e_low = 0.0 if low is not None else None
                         e_high = high
-                        joint = " and ".join(_label(graph, p) for p in givers + takers
+                        joint = " and ".join(display_name(graph, p) for p in givers + takers
                                              if p not in (giver, taker))
                         shared_text = f"{text} jointly with {joint}"
                         b_low = low / n if low is not None else None
@@ -544,11 +485,11 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
             G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, booked_low=None,
                        booked_high=None, approximate=False, figure_kind=None, value=None,
                        amount_text="", amount_met_text=None, amount_failed_text=None, derived_by=None,
-                       terms_text=_label(graph, role) if role is not None else "",
+                       terms_text=display_name(graph, role) if role is not None else "",
                        conditions=[], condition_labels=[], condition_names=[], condition_status=None,
                        modality=None,
-                       deal=str(membership), deal_label=_label(graph, membership),
-                       deal_label_zh=_label(graph, membership, "zh"), deal_class="RoleAssignment",
+                       deal=str(membership), deal_label=display_name(graph, membership),
+                       deal_label_zh=display_name(graph, membership, "zh", fallback=False), deal_class="RoleAssignment",
                        source_line=srcs[0][0] if srcs else None, quote=srcs[0][1] if srcs else "",
                        sources=srcs, shared=False, shared_with=[], exchanged_for=[], arrangements=[],
                        directed=True, former=bool(graph.value(membership, KG.former)))
@@ -565,11 +506,9 @@ def resolve_node(rdf_graph: Graph, G: nx.MultiDiGraph, name: str) -> str:
     Names are looked up by :func:`kg.entities.resolve_entity`. An entity that exists but has no flows
     raises :class:`NoFlowsError` (exit code 1), an unknown name :class:`kg.errors.UnknownEntityError`.
     """
-    from kg.entities import resolve_entity
-
     iri = str(resolve_entity(rdf_graph, name))
     if iri not in G:
-        raise NoFlowsError(f"{_label(rdf_graph, URIRef(iri))} has no money flows in the data")
+        raise NoFlowsError(f"{display_name(rdf_graph, URIRef(iri))} has no money flows in the data")
     return iri
 
 

@@ -30,10 +30,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Literal, URIRef
-from rdflib.namespace import RDFS
+from rdflib import URIRef
 
+from kg.entities import display_name
 from kg.errors import UsageError
+from kg.figures import local_name
 from kg.graph import KG
 
 #: Above this many nodes a page gets slow to lay out; ``build`` keeps the largest flows only.
@@ -205,15 +206,9 @@ def _loop_edges(kgflows, G) -> dict:
 # The page
 
 
-def _local(term) -> str:
-    return str(term).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-
-
-def _label(graph, term, lang: str = "en") -> str:
-    for value in graph.objects(URIRef(str(term)), RDFS.label):
-        if isinstance(value, Literal) and value.language == lang:
-            return str(value)
-    return ""
+def _name(graph, term) -> str:
+    """The English label of an IRI (a string) or, without one, its local name."""
+    return display_name(graph, URIRef(str(term)), fallback=False) or local_name(term)
 
 
 def _node_size(money: float) -> float:
@@ -265,7 +260,7 @@ def _edge_tip(graph, G, u, v, data, loops) -> dict:
             amount += " (approximate)"
         rows.append(["Amount", amount])
     if data.get("shared"):
-        others = [G.nodes[o]["label"] if o in G else _label(graph, o) or _local(o) for o in data.get("shared_with") or ()]
+        others = [G.nodes[o]["label"] if o in G else _name(graph, o) for o in data.get("shared_with") or ()]
         rows.append(["Shared", "one figure for several parties together" + (f" (with {', '.join(others)})" if others else "")])
     if data.get("terms_text"):
         rows.append(["Terms" if kind != "role" else "Role", data["terms_text"]])
@@ -281,7 +276,7 @@ def _edge_tip(graph, G, u, v, data, loops) -> dict:
     date = _date_text(graph, data.get("deal"))
     if date:
         rows.append(["Date", date])
-    arrangements = [_label(graph, a) or _local(a) for a in data.get("arrangements") or ()]
+    arrangements = [_name(graph, a) for a in data.get("arrangements") or ()]
     on_loops = loops.get((u, v, data.get("_key")), [])
     if arrangements:
         rows.append(["Circular deal", "; ".join(arrangements) + " (as the article describes it)"])

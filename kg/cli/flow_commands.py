@@ -228,8 +228,9 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
         if cycle["arrangements"]:
             from rdflib import URIRef
 
-            from kg.flows import _label  # noqa: PLC2701
-            named = "    [the article: " + "; ".join(_label(rdf, URIRef(a)) for a in cycle["arrangements"]) + "]"
+            from kg.entities import display_name
+            named = ("    [the article: " + "; ".join(display_name(rdf, URIRef(a)) for a in cycle["arrangements"])
+                     + "]")
         lines.append("")
         lines.append(f"{number}. {' → '.join(cycle['nodes_labels'])}{named}")
         width = max(len(e["amount_text"]) for h in cycle["hops"] for e in h["edges"])
