@@ -111,3 +111,18 @@ def load_graph(extra: Iterable[str | Path] = (), *, bundled: bool = True, store:
     for path in (bundled_files() if bundled else []) + [Path(p) for p in extra]:
         parse_file(graph, path)
     return graph
+
+
+def subclasses(graph: Graph, root) -> set:
+    """``root`` and every class below it (rdfs:subClassOf, transitively) in the ontology loaded into ``graph``.
+
+    >>> KG.InvestmentTranche in subclasses(load_graph(), KG.Deal)
+    True
+    """
+    found, frontier = {root}, [root]
+    while frontier:
+        for sub in graph.subjects(RDFS.subClassOf, frontier.pop()):
+            if sub not in found:
+                found.add(sub)
+                frontier.append(sub)
+    return found

@@ -11,25 +11,14 @@ from __future__ import annotations
 from collections import Counter
 
 from rdflib import Graph
-from rdflib.namespace import RDF, RDFS
+from rdflib.namespace import RDF
 
 from kg.entities import display_name
-from kg.graph import KG
-
-
-def _subclasses(graph: Graph, root) -> set:
-    """``root`` and every class below it in the ontology loaded into ``graph``."""
-    found, frontier = {root}, [root]
-    while frontier:
-        for sub in graph.subjects(RDFS.subClassOf, frontier.pop()):
-            if sub not in found:
-                found.add(sub)
-                frontier.append(sub)
-    return found
+from kg.graph import KG, subclasses
 
 
 def _count_by_type(graph: Graph, root, *, most_specific: bool = True) -> dict[str, int]:
-    classes = _subclasses(graph, root)
+    classes = subclasses(graph, root)
     counts: Counter = Counter()
     for cls in classes:
         for _instance in graph.subjects(RDF.type, cls):
@@ -41,7 +30,7 @@ def graph_stats(graph: Graph) -> dict:
     """Counts for `kg stats`. Entities and deals are counted once per stated type (Nvidia is a chip
     vendor and an investor); facts by their most general fact class."""
     spans = set(graph.subjects(KG.quote, None))
-    agents = {s for cls in _subclasses(graph, KG.Organization) | {KG.Person} for s in graph.subjects(RDF.type, cls)}
+    agents = {s for cls in subclasses(graph, KG.Organization) | {KG.Person} for s in graph.subjects(RDF.type, cls)}
     return {
         "triples": len(graph),
         "organizations_and_people": len(agents),

@@ -17,7 +17,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.graph import KG, KGD, PROJECT_ROOT, SCHEMA, UNIT, load_graph
+from kg.graph import KG, KGD, PROJECT_ROOT, SCHEMA, load_graph, subclasses
 
 ARTICLE = (PROJECT_ROOT / "sources" / "article.zh.txt").read_text(encoding="utf-8").split("\n")
 
@@ -138,18 +138,8 @@ def test_the_derived_tranche_says_how_and_from_what(graph):
     assert values == {Decimal("30000000000"), Decimal("22500000000")}
 
 
-def _fact_classes(graph):
-    found, frontier = {KG.Fact}, [KG.Fact]
-    while frontier:
-        for sub in graph.subjects(RDFS.subClassOf, frontier.pop()):
-            if sub not in found:
-                found.add(sub)
-                frontier.append(sub)
-    return found
-
-
 def test_every_fact_bearing_node_has_a_source_line_and_quote(graph):
-    fact_nodes = {n for cls in _fact_classes(graph) for n in graph.subjects(RDF.type, cls)}
+    fact_nodes = {n for cls in subclasses(graph, KG.Fact) for n in graph.subjects(RDF.type, cls)}
     fact_nodes |= {n for prop in (KG.amount, KG.figure, KG.quantity, KG.shareOfEquity, KG.pricePerShare,
                                   KG.duration, KG.originalAmount, KG.amountIfConditionFails, KG.reduction)
                    for n in graph.objects(None, prop)}
