@@ -50,6 +50,10 @@ ISSUE_CIRCULAR_HASHJOIN = """SELECT ?d1 ?d2 ?a ?b WHERE {
 }"""
 
 
+#: Stored queries timed on a reopened persistent store: a selective one (the target) and the big join.
+REOPEN_QUERIES = ("entity-facts", "circular-deals")
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -213,16 +217,20 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
               "synth_s": time.perf_counter() - t, "file_mb": data.stat().st_size / 1e6}
     log(f"[{n}] synthetic file {result['file_mb']:.0f} MB in {result['synth_s']:.1f} s")
     texts = work / f"texts-{n}.json"
-    result["kg"], result["kg_wall"], _ = run_child(me("kg", str(data), str(texts)), timeout=3600)
+    cli = {}
+    big = n >= 1_000_000
+    if big:  # the store first: it is what the 1M target is about, and in-memory runs take long here
+        bench_store(n, data, work, cli, log)
+    limit = 900 if big else 3600
+    result["kg"], result["kg_wall"], _ = run_child(me("kg", str(data), str(texts)), timeout=limit)
     log(f"[{n}] kg: {json.dumps(result['kg'])[:300]}")
-    result["pyoxigraph"], _, _ = run_child(me("pyoxigraph", str(texts)), timeout=3600)
+    result["pyoxigraph"], _, _ = run_child(me("pyoxigraph", str(texts)), timeout=limit)
     log(f"[{n}] pyoxigraph: {json.dumps(result['pyoxigraph'])[:300]}")
     if rdflib_only == "none":
         result["rdflib"] = "not run at this size"
     else:
         result["rdflib"], _, _ = run_child(me("rdflib", str(texts), str(cap), rdflib_only or ""))
     log(f"[{n}] rdflib: {json.dumps(result['rdflib'])[:300]}")
-    cli = {}
     commands = {
         "kg cycles --max-length 4": [KG, "--data", str(data), "cycles", "--max-length", "4"],
         "kg trace kgd:synth-org-0": [KG, "--data", str(data), "trace", "kgd:synth-org-0"],
@@ -230,7 +238,7 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
         "kg query circular-deals": [KG, "--data", str(data), "query", "circular-deals"],
     }
     for label, args in commands.items():
-        if n >= 1_000_000:
+        if big:
             cli[label] = {"note": "not run at 1M (whole-process commands are measured up to 100k)"}
             continue
         if not kg_has(args[3]):
@@ -239,14 +247,22 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
         answer, seconds, peak = run_child(args, timeout=600)
         cli[label] = {"seconds": seconds, "peak_mb": peak, "error": answer if isinstance(answer, str) else None}
         log(f"[{n}] {label}: {seconds:.2f} s, {peak:.0f} MB {answer if isinstance(answer, str) else ''}")
-    store = work / f"store-{n}"
-    answer, seconds, peak = run_child([KG, "load", "--force", "--store", str(store), str(data)])
-    cli["kg load --store"] = {"seconds": seconds, "peak_mb": peak, "error": answer if isinstance(answer, str) else None}
-    reopen, seconds, peak = run_child(me("reopen", str(store), "circular-deals"))
-    cli["reopen store + circular-deals"] = {"seconds": seconds, "peak_mb": peak, "detail": reopen}
-    log(f"[{n}] store: load {cli['kg load --store']['seconds']:.1f} s; reopen+query {seconds:.2f} s (process) {reopen}")
+    if not big:
+        bench_store(n, data, work, cli, log)
     result["cli"] = cli
     return result
+
+
+def bench_store(n: int, data: Path, work: Path, cli: dict, log) -> None:
+    """``kg load --store`` of the synthetic file, then reopening the store for each REOPEN_QUERIES."""
+    store = work / f"store-{n}"
+    answer, seconds, peak = run_child([KG, "load", "--force", "--store", str(store), str(data)], timeout=3600)
+    cli["kg load --store"] = {"seconds": seconds, "peak_mb": peak, "error": answer if isinstance(answer, str) else None}
+    log(f"[{n}] kg load --store: {seconds:.1f} s, {peak:.0f} MB")
+    for query in REOPEN_QUERIES:
+        reopen, seconds, peak = run_child(me("reopen", str(store), query), timeout=300)
+        cli[f"reopen store + {query}"] = {"seconds": seconds, "peak_mb": peak, "detail": reopen}
+        log(f"[{n}] store: reopen + {query} {seconds:.2f} s (process) {reopen}")
 
 
 # --------------------------------------------------------------------------- report
@@ -333,6 +349,8 @@ def report(results: list[dict], info: dict, args, total_s: float) -> str:
             if isinstance(entry.get("detail"), dict):
                 d = entry["detail"]
                 extra = f" (open {d['open']:.3f} s, open + query {d['open_and_query']:.3f} s inside the process)"
+            if entry.get("after_run"):
+                extra += f" — {entry['after_run']}"
             lines.append(f"| `{label}` | {entry['seconds']:.2f} s{extra} | {entry['peak_mb']:.0f} MB |")
         lines.append("")
     lines += targets(results)
@@ -377,9 +395,11 @@ def targets(results: list[dict]) -> list[str]:
     rows.append(f"| peak memory under 3 GB | {peak:.0f} MB (largest kg process) | {'yes' if peak < 3072 else 'no'} |")
     big = at.get(1_000_000)
     if big:
-        d = big["cli"]["reopen store + circular-deals"]
-        rows.append(f"| reopen a 1M-deal store and answer a stored query under 2 s | {d['seconds']:.2f} s (whole process) | "
-                    f"{'yes' if d['seconds'] < 2 else 'no'} |")
+        for query in REOPEN_QUERIES:
+            d = big["cli"].get(f"reopen store + {query}")
+            if d:
+                rows.append(f"| reopen a 1M-deal store and answer a stored query under 2 s: `{query}` | "
+                            f"{d['seconds']:.2f} s (whole process) | {'yes' if d['seconds'] < 2 else 'no'} |")
     else:
         rows.append("| reopen a 1M-deal store and answer a stored query under 2 s | not run (needs --large) | — |")
     return out + rows + [""]
@@ -394,8 +414,15 @@ def main() -> None:
                         "and above (default: all); 'none' skips rdflib there")
     parser.add_argument("--work", default=None, help="directory for synthetic files and stores (default: a temp dir)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--report-from", default=None, help="rewrite the report from a results.json of an earlier run")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report_from:
+        saved = json.loads(Path(args.report_from).read_text())
+        if isinstance(saved, list):  # results of several runs merged by hand: a list of sizes
+            saved = {"results": saved, "machine": machine(), "seconds": 0}
+        Path(args.out).write_text(report(saved["results"], saved["machine"], args, saved["seconds"]), encoding="utf-8")
+        return
     if args.worker:
         mode, rest = args.worker[0], args.worker[1:]
         answer = {"kg": lambda: worker_kg(*rest), "pyoxigraph": lambda: worker_pyoxigraph(*rest),
@@ -423,7 +450,8 @@ def main() -> None:
             only = args.rdflib_at_100k
         results.append(bench_size(n, work, args.cap, only, log))
         Path(args.out).write_text(report(results, info, args, time.perf_counter() - started), encoding="utf-8")
-    (work / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    (work / "results.json").write_text(json.dumps({"results": results, "machine": info, "seconds": time.perf_counter() - started},
+                                                  indent=1, default=str))
     log(f"done in {(time.perf_counter() - started) / 60:.1f} min; wrote {args.out}")
 
 

@@ -66,12 +66,13 @@ _STORE_CLASS = None
 
 
 def _store_class():
-    """oxrdflib's store, returning plain strings as rdflib does.
+    """oxrdflib's store, returning plain strings as rdflib does, with faster term conversion.
 
     Oxigraph follows RDF 1.1, where "USD" and "USD"^^xsd:string are one literal, and hands every
     plain string back with the xsd:string datatype; rdflib's parsers make ``Literal("USD")`` without
     one, and rdflib does not treat the two as equal. So that code (and output) cannot tell which
-    engine it runs on, strings come back without the datatype here.
+    engine it runs on, strings come back without the datatype here. Built on first use, so that
+    importing kg.store costs nothing.
     """
     global _STORE_CLASS
     if _STORE_CLASS is not None:
@@ -90,14 +91,58 @@ def _store_class():
         return from_ox(value)
 
     class KgOxigraphStore(OxigraphStore):
+        # Analyses walk the graph with many small lookups (graph.value, graph.objects); most of
+        # their cost is converting terms between rdflib and Oxigraph, and the same terms come back
+        # again and again, so conversions are cached (bounded) in both directions.
+        _CACHE_LIMIT = 500_000
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._from_cache: dict = {}
+            self._to_cache: dict = {}
+
+        def _rdf(self, value):
+            cache = self._from_cache
+            found = cache.get(value)
+            if found is None:
+                if len(cache) > self._CACHE_LIMIT:
+                    cache.clear()
+                found = cache[value] = term(value)
+            return found
+
+        def _ox(self, value):
+            if value is None:
+                return None
+            cache = self._to_cache
+            found = cache.get(value)
+            if found is None:
+                if len(cache) > self._CACHE_LIMIT:
+                    cache.clear()
+                found = cache[value] = to_ox_quad_pattern((value, None, None))[0]
+            return found
+
+        def _graph_name(self, context):
+            identifier = context.identifier
+            found = self._to_cache.get(("graph", identifier))
+            if found is None:
+                found = self._to_cache[("graph", identifier)] = to_ox_quad_pattern((None, None, None), context)[3]
+            return found
+
         def triples(self, triple_pattern, context=None):
+            s, p, o = triple_pattern
             try:
-                pattern = to_ox_quad_pattern(triple_pattern, context)
+                pattern = (self._ox(s), self._ox(p), self._ox(o), None if context is None else self._graph_name(context))
+                quads = self._inner.quads_for_pattern(*pattern)
             except (TypeError, ValueError):
                 return iter(())
-            return (((term(q.subject), term(q.predicate), term(q.object)),
-                     iter((from_ox_graph_name(q.graph_name, self),)))
-                    for q in self._inner.quads_for_pattern(*pattern))
+            rdf = self._rdf
+            if context is None:  # asked across graphs: report each triple's own graph
+                return (((rdf(q.subject), rdf(q.predicate), rdf(q.object)),
+                         iter((from_ox_graph_name(q.graph_name, self),))) for q in quads)
+            # Asked within one graph: the terms given in the pattern are the answer's terms.
+            ctx = (context,)
+            return (((s if s is not None else rdf(q.subject), p if p is not None else rdf(q.predicate),
+                      o if o is not None else rdf(q.object)), iter(ctx)) for q in quads)
 
         def query(self, query, initNs, initBindings, queryGraph, **kwargs):
             if not isinstance(query, str) or kwargs:
@@ -115,19 +160,9 @@ def _store_class():
             if isinstance(answer, ox.QuerySolutions):
                 result = Result("SELECT")
                 result.vars = [Variable(v.value) for v in answer.variables]
-                # Terms recur across rows (IRIs, kinds, labels): convert each once per query.
-                cache = {}
-
-                def convert(value):
-                    if value is None:
-                        return None
-                    found = cache.get(value)
-                    if found is None:
-                        found = cache[value] = term(value)
-                    return found
-
-                names = result.vars
-                result.bindings = [{v: convert(x) for v, x in zip(names, row) if x is not None} for row in answer]
+                # Terms recur across rows (IRIs, kinds, labels): the cache converts each once.
+                names, rdf = result.vars, self._rdf
+                result.bindings = [{v: rdf(x) for v, x in zip(names, row) if x is not None} for row in answer]
                 return result
             if isinstance(answer, ox.QueryBoolean):
                 result = Result("ASK")
