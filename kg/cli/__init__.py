@@ -81,14 +81,6 @@ def open_graph(ctx: click.Context, *, for_validation: bool = False):
     return load_graph(data, store="default" if for_validation else "oxigraph")
 
 
-def _register_commands() -> None:
-    from kg.cli import query_commands, validate_command  # noqa: F401  (registers commands)
-    for optional in ("flow_commands", "viz_command", "store_commands"):
-        try:
-            __import__(f"kg.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"kg.cli.{optional}":
-                raise
-
-
-_register_commands()
+# Importing the command modules registers their commands on `main`; they import only click and light
+# parts of kg at module level, so `kg --help` and `kg query` stay fast.
+from kg.cli import flow_commands, query_commands, store_commands, validate_command, viz_command  # noqa: E402,F401
