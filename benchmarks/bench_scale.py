@@ -244,7 +244,7 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
         if not kg_has(args[3]):
             cli[label] = {"note": f"`kg {args[3]}` does not exist yet"}
             continue
-        answer, seconds, peak = run_child(args, timeout=600)
+        answer, seconds, peak = run_child(args, timeout=300)
         cli[label] = {"seconds": seconds, "peak_mb": peak, "error": answer if isinstance(answer, str) else None}
         log(f"[{n}] {label}: {seconds:.2f} s, {peak:.0f} MB {answer if isinstance(answer, str) else ''}")
     if not big:
@@ -346,6 +346,8 @@ def report(results: list[dict], info: dict, args, total_s: float) -> str:
             extra = ""
             if entry.get("error"):
                 extra = f" ({entry['error']})"
+            if isinstance(entry.get("detail"), str):
+                extra = f" ({entry['detail']})"
             if isinstance(entry.get("detail"), dict):
                 d = entry["detail"]
                 extra = f" (open {d['open']:.3f} s, open + query {d['open_and_query']:.3f} s inside the process)"
