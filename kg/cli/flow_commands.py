@@ -229,7 +229,7 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
             from rdflib import URIRef
 
             from kg.entities import display_name
-            named = ("    [the article: " + "; ".join(display_name(rdf, URIRef(a)) for a in cycle["arrangements"])
+            named = ("    [named in the source: " + "; ".join(display_name(rdf, URIRef(a)) for a in cycle["arrangements"])
                      + "]")
         lines.append("")
         lines.append(f"{number}. {' → '.join(cycle['nodes_labels'])}{named}")
