@@ -61,12 +61,13 @@ def data_option(command):
                         help="Add an RDF file to the bundled graph; repeatable.")(command)
 
 
-def open_graph(ctx: click.Context, *, for_validation: bool = False):
+def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
     """The graph every command works on: bundled data plus ``--data`` files (or the ``--store``).
 
     It runs on the Oxigraph engine (kg.store): an in-memory store, or the persistent ``--store DIR``
-    (refreshed first if its files changed; ``--data`` files are added to it). ``for_validation=True``
-    returns rdflib's in-memory store instead, which pyshacl needs to be fast.
+    (refreshed first if its files changed; ``--data`` files are added to it). ``rdflib_store=True``
+    returns rdflib's in-memory store instead: pyshacl needs it to be fast, and it keeps literals exactly
+    as written (Oxigraph canonicalizes them), which `kg export` needs.
     """
     from kg.graph import load_graph
 
@@ -74,11 +75,11 @@ def open_graph(ctx: click.Context, *, for_validation: bool = False):
     data, store_dir = obj.get("data", []), obj.get("store_dir")
     if store_dir:
         from kg.store import open_store, store_files
-        if for_validation:
+        if rdflib_store:
             open_store(store_dir, data).close()  # refresh first, so the files listed are current
             return load_graph(store_files(store_dir), bundled=False)
         return open_store(store_dir, data)
-    return load_graph(data, store="default" if for_validation else "oxigraph")
+    return load_graph(data, store="default" if rdflib_store else "oxigraph")
 
 
 # Importing the command modules registers their commands on `main`; they import only click and light

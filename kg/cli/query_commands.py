@@ -216,7 +216,7 @@ def export(ctx, fmt, output, flows, assumptions):
     """
     # rdflib's own store keeps literals exactly as written; Oxigraph would canonicalize them
     # (22500000000.0 becomes 22500000000), and its rdflib bridge cannot serialize JSON-LD.
-    graph = open_graph(ctx, for_validation=not flows)
+    graph = open_graph(ctx, rdflib_store=not flows)
     if flows:
         from kg.flow_export import export_flows
         from kg.flows import flow_graph, parse_assumptions

@@ -20,7 +20,7 @@ def validate(ctx):
     from kg.cli import open_graph
     from kg.validation import validate as run_validation
 
-    graph = open_graph(ctx, for_validation=True)
+    graph = open_graph(ctx, rdflib_store=True)
     violations = run_validation(graph)
     for violation in violations:
         click.echo(str(violation))
