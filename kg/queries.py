@@ -33,7 +33,8 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.term import Node
 
-from kg.errors import InputFileError, QuerySyntaxError, QueryTimeout, UnknownEntityError, UnknownQueryError, UsageError
+from kg.errors import (InputFileError, KgError, QuerySyntaxError, QueryTimeout, UnknownEntityError,
+                       UnknownQueryError, UsageError)
 from kg.graph import PREFIXES, QUERIES_DIR, sparql_prologue
 
 _QUERY_FORMS = re.compile(r"^\s*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE | re.MULTILINE)
@@ -232,8 +233,6 @@ def run_query(graph: Graph, text: str, timeout: float | None = None) -> QueryOut
 
 def _query_error(exc: BaseException, text: str) -> Exception:
     """One line for an engine's error, with positions counted in the user's text (after the prologue)."""
-    from kg.errors import KgError
-
     if isinstance(exc, KgError):
         return exc
     user_lines = text.split("\n")[1:]

@@ -133,8 +133,9 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
         return
     lines = [f"Money from {G.nodes[src]['label']}{where}: {len(paths)} path{'s' * (len(paths) != 1)}"
              f" (max {max_hops} hops{'; more not shown, raise --limit' if more else ''})"]
-    if _assumption_line(G):
-        lines.append(_assumption_line(G))
+    assumption = _assumption_line(G)
+    if assumption:
+        lines.append(assumption)
     for number, path in enumerate(paths, 1):
         lines.append("")
         lines.append(f"{number}. {' → '.join(path['nodes_labels'])}    {_capacity_text(path)}")
@@ -221,8 +222,9 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
         return
     lines = [f"{len(found)} circular deal{'s' * (len(found) != 1)} (at most {max_length} parties"
              f"{'; more not shown, raise --limit' if more else ''}), largest first"]
-    if _assumption_line(G):
-        lines.append(_assumption_line(G))
+    assumption = _assumption_line(G)
+    if assumption:
+        lines.append(assumption)
     for number, cycle in enumerate(found, 1):
         named = ""
         if cycle["arrangements"]:
@@ -272,8 +274,9 @@ def _entity_report(G, rec: dict, filtered: bool = False) -> str:
 
     lines = [f"{rec['label']}" + (f" / {rec['label_zh']}" if rec["label_zh"] and rec["label_zh"] != rec["label"]
                                    else "")]
-    if _assumption_line(G):
-        lines.append(_assumption_line(G))
+    assumption = _assumption_line(G)
+    if assumption:
+        lines.append(assumption)
     rows = [("kind", "in", "out")]
     for kind in kinds_order:
         if kind in rec["in"] or kind in rec["out"]:
@@ -310,8 +313,9 @@ def _totals_table(G, records) -> str:
 
     lines = ["Money in and out per party (firm = sure amounts; ≤ = upper bounds; unstated = deals without an "
              "amount)"]
-    if _assumption_line(G):
-        lines.append(_assumption_line(G))
+    assumption = _assumption_line(G)
+    if assumption:
+        lines.append(assumption)
     rows = [("party", "kind", "in", "out", "net (firm / upper)")]
     for rec in records:
         first = True
