@@ -26,7 +26,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import UnknownEntityError, UsageError
 from kg.figures import Figure, SourceSpan, local_name, read_figure, read_sources
-from kg.graph import KG, ORG, PREFIXES
+from kg.graph import KG, ORG, PREFIXES, subclasses
 
 _NAME_PROPERTIES = (RDFS.label, KG.alias, SKOS.altLabel, SKOS.prefLabel)
 
@@ -129,10 +129,7 @@ def _prefer(graph: Graph, candidates: set[URIRef], name: str) -> URIRef:
 
 
 def _is_a(graph: Graph, iri, cls) -> bool:
-    for kind in graph.objects(iri, RDF.type):
-        if kind == cls or (kind, RDFS.subClassOf * "*", cls) in graph:
-            return True
-    return False
+    return not subclasses(graph, cls).isdisjoint(graph.objects(iri, RDF.type))
 
 
 # ---------------------------------------------------------------------------------------------------
