@@ -144,19 +144,39 @@ def _store_class():
             return (((s if s is not None else rdf(q.subject), p if p is not None else rdf(q.predicate),
                       o if o is not None else rdf(q.object)), iter(ctx)) for q in quads)
 
+        def _answer(self, query, initNs, initBindings, queryGraph):
+            from oxrdflib._converter import to_ox
+            from rdflib.term import Node
+
+            return self._inner.query(
+                query, use_default_graph_as_union=queryGraph == "__UNION__",
+                default_graph=(to_ox(queryGraph) if isinstance(queryGraph, Node) else None),
+                prefixes=dict(self._namespace_for_prefix, **initNs),
+                substitutions={ox.Variable(k): to_ox(v) for k, v in initBindings.items()})
+
+        def answer_rows(self, query: str, initNs, queryGraph):
+            """What iterating rdflib's Result gives, without a ResultRow and a dict per row (on large
+            answers that costs as much as the engine): ``("SELECT", variables, rows)`` with rows as
+            tuples of rdflib terms (None where unbound), ``("ASK", bool)``, or ``(form, triples)``."""
+            from rdflib import Variable
+
+            answer = self._answer(query, initNs, {}, queryGraph)
+            if isinstance(answer, ox.QuerySolutions):
+                names, rdf = [Variable(v.value) for v in answer.variables], self._rdf
+                rows = [tuple(None if x is None else rdf(x) for x in row) for row in answer]
+                # rdflib's Result skips a row with no variable bound; so do we, so both engines agree
+                return "SELECT", names, [row for row in rows if any(x is not None for x in row)]
+            if isinstance(answer, ox.QueryBoolean):
+                return "ASK", bool(answer)
+            return "CONSTRUCT", ((term(t.subject), term(t.predicate), term(t.object)) for t in answer)
+
         def query(self, query, initNs, initBindings, queryGraph, **kwargs):
             if not isinstance(query, str) or kwargs:
                 return super().query(query, initNs, initBindings, queryGraph, **kwargs)
             from rdflib import Variable
             from rdflib.query import Result
-            from oxrdflib._converter import to_ox
-            from rdflib.term import Node
 
-            answer = self._inner.query(
-                query, use_default_graph_as_union=queryGraph == "__UNION__",
-                default_graph=(to_ox(queryGraph) if isinstance(queryGraph, Node) else None),
-                prefixes=dict(self._namespace_for_prefix, **initNs),
-                substitutions={ox.Variable(k): to_ox(v) for k, v in initBindings.items()})
+            answer = self._answer(query, initNs, initBindings, queryGraph)
             if isinstance(answer, ox.QuerySolutions):
                 result = Result("SELECT")
                 result.vars = [Variable(v.value) for v in answer.variables]
