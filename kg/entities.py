@@ -28,6 +28,7 @@ from kg.errors import UnknownEntityError, UsageError
 from kg.figures import Figure, SourceSpan, local_name, read_figure, read_sources
 from kg.graph import KG, ORG, PREFIXES, subclasses
 
+_LABEL = RDFS.label  # made once: rdflib makes a new URIRef on every attribute of a namespace
 _NAME_PROPERTIES = (RDFS.label, KG.alias, SKOS.altLabel, SKOS.prefLabel)
 
 # Where several things share a name ("Google" the company, not a deal), prefer agents, then products.
@@ -94,13 +95,38 @@ def suggest_names(graph: Graph, name: str, index: dict[str, set[URIRef]] | None 
 def display_name(graph: Graph, iri, lang: str = "en", *, fallback: bool = True) -> str:
     """The label in ``lang``, falling back to a label without a language tag, then any label, then the
     local name; with ``fallback=False`` the label in ``lang`` or ''."""
+    labels = ((str(label), getattr(label, "language", None), isinstance(label, Literal))
+              for label in graph.objects(iri, RDFS.label))
+    return choose_label(labels, iri, lang, fallback=fallback)
+
+
+def display_name_in(table, key, lang: str = "en", *, fallback: bool = True) -> str:
+    """:func:`display_name` from a :class:`kg.bulk.PropertyTable` holding rdfs:label (``key`` is the
+    table's plain value of the IRI)."""
+    from kg.bulk import Lit, text
+
+    labels = ((label.text, label.language, True) if type(label) is Lit else (text(label), None, False)
+              for label in table.objects(key, _LABEL))
+    return choose_label(labels, text(key), lang, fallback=fallback)
+
+
+def choose_label(labels, iri, lang: str = "en", *, fallback: bool = True) -> str:
+    """The rule of :func:`display_name`, over ``labels``: (text, language tag or None, is a literal)
+    in the graph's order.
+
+    >>> choose_label([("Nvidia", "en", True), ("英伟达", "zh", True)], "kgd:Nvidia", "zh")
+    '英伟达'
+    >>> choose_label([("Nvidia", "en", True)], "kgd:Nvidia", "zh", fallback=False)
+    ''
+    >>> choose_label([], "https://w3id.org/aimoney/id/Nvidia")
+    'Nvidia'
+    """
     other = None
-    for label in graph.objects(iri, RDFS.label):
-        language = getattr(label, "language", None)
+    for label, language, is_literal in labels:
         if language == lang:
-            return str(label)
-        if not other or (language is None and isinstance(label, Literal)):  # an untagged label is the name itself
-            other = str(label)
+            return label
+        if not other or (language is None and is_literal):  # an untagged label is the name itself
+            other = label
     if not fallback:
         return ""
     return other or local_name(iri)

@@ -9,6 +9,8 @@ Public API (stable; ``kg.viz`` and the CLI build on it):
 - ``flow_graph(rdf_graph, assume=None, include_relations=False) -> nx.MultiDiGraph``
 - ``iter_paths(G, source, target=None, max_hops=4, kinds=None)`` / ``trace(...)`` -> paths
 - ``iter_cycles(G, max_length=4, kinds=None)`` / ``cycles(...)`` -> circular deals, largest first
+- ``FlowReader(rdf_graph, assume).cycles(...)`` / ``.trace(...)``: the same answers as ``cycles`` and
+  ``trace`` on the whole flow graph, reading only the deals they need (for large graphs)
 - ``net_positions(G, kinds=None)`` / ``flow_totals(G, entity=None)`` -> money in and out per party
 - ``list_conditions(rdf_graph)``, ``resolve_condition(rdf_graph, name)``, ``parse_assumptions([...])``
 - ``export_flows(G, fmt)`` (in :mod:`kg.flow_export`): GraphML, GEXF, CSV
@@ -89,16 +91,19 @@ when a condition it kg:requires fails; a met condition implies the conditions it
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping
+from itertools import islice
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import networkx as nx
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from kg.amounts import format_amount, format_quantity, format_usd
-from kg.entities import display_name, resolve_entity
+from kg.bulk import PropertyTable, plain, text
+from kg.entities import display_name, display_name_in, resolve_entity
 from kg.errors import NoResultsError, UnknownConditionError, UnknownEntityError, UsageError
-from kg.figures import Figure, local_name, read_figure, read_sources
+from kg.figures import (FIGURE_PROPERTIES, Figure, figure_reader, local_name, read_figure, read_sources,
+                        span_fields, span_rows_reader)
 from kg.graph import KG as _KG_NS, ORG as _ORG_NS, SCHEMA as _SCHEMA_NS
 
 
@@ -139,6 +144,8 @@ _KNOWN_SUPERCLASSES = {
 }
 _DEAL_CLASSES = {name for name, _ in _CLASS_KINDS} | {"Deal"}
 
+_ARRANGEMENT = str(_KG_NS.CircularArrangement)  # as the flow graph's table of the RDF graph names it
+
 _ORG_CLASSES = {"Organization", "AILab", "Investor", "ChipVendor", "CloudProvider", "TechCompany", "LawFirm",
                 "NewsOutlet", "ResearchSource", "InformationSource", "NonprofitParent"}
 
@@ -162,17 +169,6 @@ def _text(fig: Figure) -> str:
     return format_amount(float(fig.value), fig.kind, fig.currency or "USD")
 
 
-def _class_closure(graph: Graph, node, cache: dict | None = None) -> set[str]:
-    """Local names of the classes of ``node`` and all their super-classes (``cache`` maps class -> names)."""
-    cache = {} if cache is None else cache
-    names: set[str] = set()
-    for cls in graph.objects(node, RDF.type):
-        if cls not in cache:
-            _class_closure_of_class(graph, cls, cache)
-        names |= cache[cls]
-    return names
-
-
 def _deal_kind(classes: set[str], grant: bool) -> str:
     for name, kind in _CLASS_KINDS:
         if name in classes:
@@ -184,26 +180,14 @@ def _deal_kind(classes: set[str], grant: bool) -> str:
     return "in-kind" if grant else "purchase"
 
 
-def _deals(graph: Graph, cache: dict) -> list[URIRef]:
-    """Every node with a party role, or typed as a deal class (found without needing the ontology)."""
-    found = set()
-    for prop in (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner):
-        found.update(graph.subjects(prop, None))
-    for cls in set(graph.objects(None, RDF.type)):
-        if cls not in cache:
-            _class_closure_of_class(graph, cls, cache)
-        if cache[cls] & _DEAL_CLASSES:
-            found.update(graph.subjects(RDF.type, cls))
-    return sorted(found, key=str)
-
-
-def _class_closure_of_class(graph: Graph, cls, cache: dict) -> None:
-    supers = {local_name(sup) for sup in graph.transitive_objects(cls, RDFS.subClassOf)}
-    for name in list(supers):
+def _with_known_superclasses(names: set[str]) -> set[str]:
+    """``names`` (local names of classes) with the ontology's super-classes of its deal classes added, for
+    graphs loaded without the ontology."""
+    for name in list(names):
         while name in _KNOWN_SUPERCLASSES:
             name = _KNOWN_SUPERCLASSES[name]
-            supers.add(name)
-    cache[cls] = supers
+            names.add(name)
+    return names
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,8 +201,13 @@ def _conditions(graph: Graph) -> list[URIRef]:
 
 
 def _condition_name(graph: Graph, cond) -> str:
-    aliases = sorted(str(a) for a in graph.objects(cond, KG.alias))
-    return aliases[0] if aliases else local_name(cond)
+    return _alias_or_local_name((str(a) for a in graph.objects(cond, KG.alias)), str(cond))
+
+
+def _alias_or_local_name(aliases: Iterable[str], iri: str) -> str:
+    """A condition's name for ``--assume``: its first alias in sorted order, else its IRI's local name."""
+    aliases = sorted(aliases)
+    return aliases[0] if aliases else local_name(iri)
 
 
 def resolve_condition(graph: Graph, name: str) -> URIRef:
@@ -320,39 +309,185 @@ def list_conditions(graph: Graph) -> list[dict]:
 # The flow graph
 # --------------------------------------------------------------------------------------------------
 
-def _add_node(G: nx.MultiDiGraph, graph: Graph, cache: dict, node) -> str:
-    key = str(node)
+#: What is read of every deal to know who gives value to whom (with the deals' rdf:types): enough
+#: for a cycle or path search.
+_PLAN_PROPERTIES = (
+    RDFS.subClassOf, KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner,
+    KG.partOfDeal, KG.condition, KG.exchangedFor, SCHEMA.hasPart,
+)
+#: Everything :func:`flow_graph` reads, each property with one scan (kg.bulk), not with lookups per
+#: deal: some seventy lookups per deal took minutes at 100,000 deals.
+_FLOW_PROPERTIES = (
+    RDF.type, *_PLAN_PROPERTIES, RDFS.label, KG.alias,
+    KG.amount, KG.amountIfConditionFails, KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.originalAmount,
+    KG.duration, KG.resource, KG.modality, *FIGURE_PROPERTIES,
+)
+
+
+class _Facts:
+    """What the flow graph reads of an RDF graph, from one :class:`kg.bulk.PropertyTable`: every
+    property in bulk (``read_all``), or only :data:`_PLAN_PROPERTIES` in bulk and the rest subject by
+    subject. Nodes and values are the table's plain values (an IRI is its string); the rules are those
+    of kg.figures and kg.entities, read from the table instead of the graph."""
+
+    def __init__(self, graph: Graph, *, read_all: bool):
+        # Subject by subject, the amounts of many deals are read to rank loops and paths, and the
+        # rest of only the few shown: the amount alone then, rather than each deal's whole row.
+        self.table = (PropertyTable(graph, _FLOW_PROPERTIES) if read_all else
+                      PropertyTable(graph, _PLAN_PROPERTIES, rows=True,
+                                    single=(KG.amount, KG.amountIfConditionFails, RDF.type)))
+        self._super = self.table.column(RDFS.subClassOf)
+        self._class_names: dict = {}  # class -> local names of it and its super-classes
+        self._closures: dict = {}  # classes -> the local names of them all and their super-classes
+        self._figures: dict = {}
+        # The flow graph takes its sources from the table (sources()), not from the figures.
+        self._read_figure = figure_reader(self.table, with_sources=False)
+        self._span_rows = span_rows_reader(self.table)
+        # deal -> its classes, when every deal's are needed: every node's classes when all is read;
+        # else, read on demand, only the deal classes (the others change nothing about a deal).
+        self._deal_types = self.table.column(RDF.type) if read_all else None
+
+    def read_deal_classes(self) -> None:
+        """Read the classes of every deal at once (rather than deal by deal, as they are needed)."""
+        if self._deal_types is None:
+            self._deal_types = self.table.column_where(RDF.type, lambda c: bool(self.class_names(c) & _DEAL_CLASSES))
+
+    def deal_classes(self, deal) -> frozenset[str]:
+        """Local names of the deal's classes and their super-classes."""
+        types = self._deal_types
+        return self.closure(types.get(deal, ()) if types is not None else self.table.objects(deal, RDF.type))
+
+    def arrangements(self) -> list:
+        """The kg:CircularArrangement nodes."""
+        return list(self.table.column_where(RDF.type, lambda c: c == _ARRANGEMENT))
+
+    def class_names(self, cls) -> set[str]:
+        """Local names of ``cls`` and its super-classes (rdfs:subClassOf*, then the ontology's own)."""
+        names = self._class_names.get(cls)
+        if names is None:
+            seen, stack = {cls}, [cls]
+            while stack:
+                for sup in self._super.get(stack.pop(), ()):
+                    if sup not in seen:
+                        seen.add(sup)
+                        stack.append(sup)
+            names = self._class_names[cls] = _with_known_superclasses({local_name(text(c)) for c in seen})
+        return names
+
+    def closure(self, classes) -> frozenset[str]:
+        """Local names of ``classes`` and all their super-classes."""
+        key = tuple(classes)
+        names = self._closures.get(key)
+        if names is None:  # deals share a few combinations of classes
+            names = self._closures[key] = frozenset().union(*map(self.class_names, classes))
+        return names
+
+    def name(self, node, lang: str = "en", fallback: bool = True) -> str:
+        return display_name_in(self.table, node, lang, fallback=fallback)
+
+    def figure(self, node) -> Figure | None:
+        """The figure at ``node``, with its ``sources`` left empty (see :meth:`sources`)."""
+        if node is None:
+            return None
+        if node not in self._figures:  # terms are read twice: for their text and for their sources
+            self._figures[node] = self._read_figure(node)
+        return self._figures[node]
+
+    def sources(self, node) -> list[tuple[int, str]]:
+        """As :func:`_sources`."""
+        spans = (span_fields(*row, keep_unquoted=True) for row in self._span_rows(node))
+        return sorted({(fields[1], fields[2]) for fields in spans if fields is not None})
+
+    def condition_name(self, cond) -> str:
+        return _alias_or_local_name((text(a) for a in self.table.objects(cond, KG.alias)), text(cond))
+
+    def deals(self) -> list:
+        """Every node with a party role: the deals that can be drawn. (A node typed as a deal but
+        with no parties is a deal too, but it has no edge to draw.)"""
+        found = set()
+        for prop in (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner):
+            found.update(self.table.column(prop))
+        return sorted(found, key=text)
+
+
+class _Plan(NamedTuple):
+    """A deal that is drawn, and who gives value to whom in it, before its terms (or even its
+    classes, which give the kind of its edges) are read."""
+
+    deal: object  # the deal (a plain value of the table)
+    conditions: list
+    status: str | None
+    roles: list  # (grant, givers, takers) of its money edges: grantor -> grantee or payer -> payee
+    partners: list
+
+
+def _plans(facts: _Facts, states: dict) -> Iterator[_Plan]:
+    table = facts.table
+    has_parts = {text(whole) for wholes in table.column(KG.partOfDeal).values() for whole in wholes}
+    # Looked up once: this runs for every deal of the graph.
+    condition, partner = table.getter(KG.condition), table.getter(KG.partner)
+    roles = [(table.getter(give), table.getter(get), grant)
+             for give, get, grant in ((KG.payer, KG.payee, False), (KG.grantor, KG.grantee, True))]
+    for deal in facts.deals():
+        if text(deal) in has_parts:
+            continue  # counted through its parts
+        conds = _sorted(condition(deal))
+        status = None
+        if conds:
+            flags = [states.get(c) for c in conds]
+            status = ("failed" if False in flags else "met" if all(f is True for f in flags) else "open")
+        if status == "failed" and facts.figure(table.value(deal, KG.amountIfConditionFails)) is None:
+            continue  # the deal does not happen
+        sides = []
+        for givers_of, takers_of, grant in roles:
+            givers, takers = givers_of(deal), takers_of(deal)
+            if givers and takers:
+                sides.append((grant, _sorted(givers), _sorted(takers)))
+        yield _Plan(deal, conds, status, sides, _sorted(partner(deal)))
+
+
+def _sorted(values) -> list:
+    """Table values sorted as ``sorted(terms, key=str)`` sorts the terms they stand for."""
+    if not values:
+        return []
+    return sorted(values, key=text) if len(values) > 1 else list(values)
+
+
+def _add_node(G: nx.MultiDiGraph, facts: _Facts, node) -> str:
+    key = text(node)
     if key not in G:
-        kinds = sorted({local_name(c) for c in graph.objects(node, RDF.type)})
-        closure = _class_closure(graph, node, cache) | set(kinds)
+        types = facts.table.objects(node, RDF.type)
+        kinds = sorted({local_name(text(c)) for c in types})
+        closure = facts.closure(types) | set(kinds)
         node_type = ("person" if "Person" in closure else
                      "organization" if closure & _ORG_CLASSES else "other")
-        G.add_node(key, iri=key, label=display_name(graph, node),
-                   label_zh=display_name(graph, node, "zh", fallback=False), kinds=kinds, node_type=node_type,
-                   aliases=sorted(str(a) for a in graph.objects(node, KG.alias)))
+        G.add_node(key, iri=key, label=facts.name(node), label_zh=facts.name(node, "zh", fallback=False),
+                   kinds=kinds, node_type=node_type,
+                   aliases=sorted(text(a) for a in facts.table.objects(node, KG.alias)))
     return key
 
 
-def _terms(graph: Graph, deal, classes: set[str]) -> str:
+def _terms(facts: _Facts, deal, classes: set[str]) -> str:
+    table = facts.table
     parts = []
-    resources = sorted(display_name(graph, r) for r in graph.objects(deal, KG.resource))
+    resources = sorted(facts.name(r) for r in table.objects(deal, KG.resource))
     for prop in (KG.quantity, KG.duration):
-        for node in graph.objects(deal, prop):
-            fig = read_figure(graph, node)
+        for node in table.objects(deal, prop):
+            fig = facts.figure(node)
             if fig:
-                text = _text(fig)
+                written = _text(fig)
                 if prop == KG.quantity and len(resources) == 1:  # "6 GW of AMD AI chips"
-                    text += (" " if fig.unit == "NUM" else " of ") + resources[0]
-                parts.append(text)
-    share = read_figure(graph, graph.value(deal, KG.shareOfEquity))
-    price = read_figure(graph, graph.value(deal, KG.pricePerShare))
+                    written += (" " if fig.unit == "NUM" else " of ") + resources[0]
+                parts.append(written)
+    share = facts.figure(table.value(deal, KG.shareOfEquity))
+    price = facts.figure(table.value(deal, KG.pricePerShare))
     if share or price:
-        text = "option on " if "EquityOption" in classes else ""
-        text += f"{_text(share)} of shares" if share else "shares"
+        written = "option on " if "EquityOption" in classes else ""
+        written += f"{_text(share)} of shares" if share else "shares"
         if price:
-            text += f" at {_text(price)}/share"
-        parts.append(text)
-    original = read_figure(graph, graph.value(deal, KG.originalAmount))
+            written += f" at {_text(price)}/share"
+        parts.append(written)
+    original = facts.figure(table.value(deal, KG.originalAmount))
     if original:
         parts.append(f"originally {_text(original)}")
     return "; ".join(parts)
@@ -379,108 +514,186 @@ def _amount(met: Figure | None, failed: Figure | None, status: str | None):
     return chosen.low, chosen.high, chosen.kind == "Approximate", chosen.kind, float(chosen.value), _text(chosen)
 
 
-def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -> nx.MultiDiGraph:
-    """The flows of value in ``rdf_graph`` as a MultiDiGraph (see the module docstring for attributes).
+def _edge_bounds(low, high, n: int) -> tuple:
+    """(low, high, booked_low, booked_high) of one of the ``n`` edges of a deal whose amount is
+    (``low``, ``high``): with one figure for several parties, each may have paid anything up to all
+    of it, and each is booked an equal share."""
+    if n > 1:
+        return (0.0 if low is not None else None, high,
+                low / n if low is not None else None, high / n if high is not None else None)
+    return low, high, low, high
 
-    ``assume`` maps condition names to ``"met"``/``"failed"``; unknown names raise
-    :class:`kg.errors.UnknownConditionError`. With ``include_relations`` the graph also has non-money
-    edges (kind ``partnership`` for kg:partner deals, ``role`` for person -> organization memberships);
-    trace, cycles and totals ignore them.
+
+class FlowReader:
+    """The flows of value in an RDF graph under one set of what-if assumptions, read only as far as a
+    question needs.
+
+    :func:`flow_graph` reads every deal in full, in bulk. To find circular deals or paths, who gives
+    value to whom is enough; to rank them, the amounts of the deals on them; only the loops or paths
+    returned need every detail. :meth:`cycles` and :meth:`trace` answer exactly as :func:`cycles` and
+    :func:`trace` do on the whole flow graph, reading only that (on 100,000 synthetic deals, `kg cycles`
+    reads every detail of a few hundred deals instead of a hundred thousand). ``read_all`` reads every
+    property in bulk up front instead, as :func:`flow_graph` needs.
+
+    ``assume`` is as for :func:`flow_graph`; unknown conditions raise here. The RDF graph is not changed.
+
+    >>> from kg.graph import load_graph
+    >>> graph = load_graph()
+    >>> [c["nodes_labels"] for c in FlowReader(graph).cycles(max_length=2, limit=1)]
+    [['Nvidia', 'OpenAI', 'Nvidia']]
+    >>> FlowReader(graph).cycles() == cycles(flow_graph(graph))
+    True
     """
-    graph = rdf_graph
-    states = _resolve_assumptions(graph, assume)
-    G = nx.MultiDiGraph(assumptions={_condition_name(graph, c): ("met" if ok else "failed")
-                                     for c, ok in sorted(states.items(), key=lambda kv: str(kv[0]))})
-    has_parts = {str(whole) for whole in graph.objects(None, KG.partOfDeal)}
-    arrangements: dict[str, list[str]] = {}
-    for arr in graph.subjects(RDF.type, KG.CircularArrangement):
-        for part in graph.objects(arr, SCHEMA.hasPart):
-            arrangements.setdefault(str(part), []).append(str(arr))
 
-    cache: dict = {}  # class -> names of it and its super-classes
-    for deal in _deals(graph, cache):
-        if str(deal) in has_parts:
-            continue  # counted through its parts
-        classes = _class_closure(graph, deal, cache)
-        deal_sources = _sources(graph, deal)
-        met = read_figure(graph, graph.value(deal, KG.amount))
-        failed = read_figure(graph, graph.value(deal, KG.amountIfConditionFails))
-        conds = sorted(graph.objects(deal, KG.condition), key=str)
-        status = None
-        if conds:
-            flags = [states.get(c) for c in conds]
-            status = ("failed" if False in flags else "met" if all(f is True for f in flags) else "open")
-        if status == "failed" and failed is None:
-            continue  # the deal does not happen
-        low, high, approx, fkind, value, text = _amount(met, failed, status)
+    def __init__(self, rdf_graph: Graph, assume=None, *, read_all: bool = False):
+        self.rdf_graph = rdf_graph
+        states = _resolve_assumptions(rdf_graph, assume)
+        self.assumptions = {_condition_name(rdf_graph, c): ("met" if ok else "failed")
+                            for c, ok in sorted(states.items(), key=lambda kv: str(kv[0]))}
+        self._states = {plain(c): ok for c, ok in states.items()}  # keyed as the table names conditions
+        self._facts = _Facts(rdf_graph, read_all=read_all)
+        self._plans: list[_Plan] | None = None
+        self._digraphs: dict = {}
+        self._parties: dict = {}  # node key -> the party's plain value in the table
+        self._labels: dict = {}
+
+    def _plan_list(self) -> list[_Plan]:
+        if self._plans is None:
+            self._plans = list(_plans(self._facts, self._states))
+        return self._plans
+
+    def _sides(self, plan: _Plan) -> list[tuple]:
+        """(kind, givers, takers) of the plan's money edges (the kind needs the deal's classes)."""
+        if not plan.roles:
+            return []
+        classes = self._facts.deal_classes(plan.deal)
+        return [(_deal_kind(classes, grant), givers, takers) for grant, givers, takers in plan.roles]
+
+    def _edges(self, plan: _Plan, pairs, kinds) -> list[tuple]:
+        """(kind, giver, taker, n, parties) of the plan's money edges of ``kinds`` between ``pairs``
+        of nodes (any pair when None); ``n`` is how many edges share the deal's figure and
+        ``parties`` all its givers and takers. The deal's classes are read only when needed."""
+        if pairs is not None and not any((text(g), text(t)) in pairs
+                                         for _grant, givers, takers in plan.roles for g in givers for t in takers):
+            return []
+        return [(kind, giver, taker, len(givers) * len(takers), givers + takers)
+                for kind, givers, takers in self._sides(plan) if kind in kinds
+                for giver in givers for taker in takers if pairs is None or (text(giver), text(taker)) in pairs]
+
+    def digraph(self, kinds=None) -> nx.DiGraph:
+        """Who gives value to whom: party -> party for the money edges of ``kinds`` (default all), with
+        every party that has a money flow of any kind as a node (as :func:`flow_graph` has them). Not to
+        be changed: it is kept for the next call."""
+        kinds = _kinds(kinds)
+        if kinds not in self._digraphs:
+            every_kind = set(kinds) >= set(FLOW_KINDS)  # then the deals' classes are not needed
+            if not every_kind:
+                self._facts.read_deal_classes()
+            parties, edges = self._parties, []
+            for plan in self._plan_list():
+                for _grant, givers, takers in plan.roles:
+                    for party in givers + takers:
+                        parties[text(party)] = party
+                for kind, givers, takers in (((None, g, t) for _, g, t in plan.roles) if every_kind
+                                             else self._sides(plan)):
+                    if every_kind or kind in kinds:
+                        edges.extend((text(g), text(t)) for g in givers for t in takers)
+            D = self._digraphs[kinds] = nx.DiGraph()
+            D.add_nodes_from(parties)  # every party with a money flow: its plain value's text, in order met
+            D.add_edges_from(edges)
+        return self._digraphs[kinds]
+
+    def node(self, name: str) -> str:
+        """The node for an entity name, as :func:`resolve_node` finds it in the flow graph."""
+        iri = str(resolve_entity(self.rdf_graph, name))
+        if iri not in self.digraph():
+            raise NoFlowsError(f"{display_name(self.rdf_graph, URIRef(iri))} has no money flows in the data")
+        return iri
+
+    def graph(self, include_relations: bool = False, pairs=None, kinds=None) -> nx.MultiDiGraph:
+        """The flow graph (see :func:`flow_graph`); with ``pairs`` (a set of (u, v) node keys) or
+        ``kinds`` only the money edges between those pairs or of those kinds, and their nodes."""
+        facts, table, kinds = self._facts, self._facts.table, _kinds(kinds)
+        G = nx.MultiDiGraph(assumptions=dict(self.assumptions))
+        arrangements: dict[str, list[str]] = {}
+        has_part = table.column(SCHEMA.hasPart)
+        for arr in facts.arrangements():
+            for part in has_part.get(arr, ()):
+                arrangements.setdefault(text(part), []).append(text(arr))
+        exchanged_by: dict = {}  # deal -> the deals that state kg:exchangedFor it
+        for deal, others in table.column(KG.exchangedFor).items():
+            for other in others:
+                exchanged_by.setdefault(other, []).append(deal)
+        for plan in self._plan_list():
+            edges = self._edges(plan, pairs, kinds)
+            if edges or (include_relations and len(plan.partners) > 1):
+                self._add_deal(G, plan, edges, arrangements, exchanged_by, include_relations)
+        if include_relations:
+            self._add_roles(G)
+        return G
+
+    def _add_deal(self, G, plan: _Plan, edges, arrangements, exchanged_by, include_relations) -> None:
+        facts, table, deal, conds, status = self._facts, self._facts.table, plan.deal, plan.conditions, plan.status
+        key, classes = text(deal), facts.deal_classes(deal)
+        deal_sources = facts.sources(deal)
+        met = facts.figure(table.value(deal, KG.amount))
+        failed = facts.figure(table.value(deal, KG.amountIfConditionFails))
+        low, high, approx, fkind, value, amount_text = _amount(met, failed, status)
         fig_sources = []
         for fig in (met, failed) if status in ("open", None) else ((failed,) if status == "failed" else (met,)):
             if fig:
-                fig_sources.extend(_sources(graph, fig.node))
+                fig_sources.extend(facts.sources(fig.node))
         for prop in (KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.originalAmount, KG.duration):
-            for node in graph.objects(deal, prop):  # terms are stated where the deal is
-                term = read_figure(graph, node)
+            for node in table.objects(deal, prop):  # terms are stated where the deal is
+                term = facts.figure(node)
                 if term:
-                    fig_sources.extend(_sources(graph, term.node))
+                    fig_sources.extend(facts.sources(term.node))
         primary = fig_sources[0] if fig_sources else (deal_sources[0] if deal_sources else (None, ""))
-        modality = graph.value(deal, KG.modality)
+        modality = table.value(deal, KG.modality)
         common = dict(
-            approximate=approx, figure_kind=fkind, value=value, amount_text=text,
+            approximate=approx, figure_kind=fkind, value=value, amount_text=amount_text,
             derived_by=next((f.derived_by for f in (met, failed) if f and f.derived_by), None),
             amount_met_text=(_text(met) if met else "not stated") if conds else None,
             amount_failed_text=(_text(failed) if failed else "nothing") if conds else None,
-            terms_text=_terms(graph, deal, classes),
-            conditions=[str(c) for c in conds], condition_labels=[display_name(graph, c) for c in conds],
-            condition_names=[_condition_name(graph, c) for c in conds],
-            condition_status=status, modality=local_name(modality) if modality is not None else None,
-            deal=str(deal), deal_label=display_name(graph, deal),
-            deal_label_zh=display_name(graph, deal, "zh", fallback=False),
+            terms_text=_terms(facts, deal, classes),
+            conditions=[text(c) for c in conds], condition_labels=[facts.name(c) for c in conds],
+            condition_names=[facts.condition_name(c) for c in conds],
+            condition_status=status, modality=local_name(text(modality)) if modality is not None else None,
+            deal=key, deal_label=facts.name(deal), deal_label_zh=facts.name(deal, "zh", fallback=False),
             deal_class=next((n for n, _ in _CLASS_KINDS if n in classes), "Deal"),
             source_line=primary[0], quote=primary[1],
             sources=sorted(set(deal_sources) | set(fig_sources)),
-            exchanged_for=sorted({str(d) for d in graph.objects(deal, KG.exchangedFor)}
-                                 | {str(d) for d in graph.subjects(KG.exchangedFor, deal)}),
-            arrangements=sorted(arrangements.get(str(deal), [])), directed=True,
+            exchanged_for=sorted({text(d) for d in table.objects(deal, KG.exchangedFor)}
+                                 | {text(d) for d in exchanged_by.get(deal, ())}),
+            arrangements=sorted(arrangements.get(key, [])), directed=True,
         )
-        for give_prop, get_prop, grant in ((KG.payer, KG.payee, False), (KG.grantor, KG.grantee, True)):
-            givers = sorted(graph.objects(deal, give_prop), key=str)
-            takers = sorted(graph.objects(deal, get_prop), key=str)
-            if not givers or not takers:
-                continue
-            kind = _deal_kind(classes, grant)
-            n = len(givers) * len(takers)
-            for giver in givers:
-                for taker in takers:
-                    u, v = _add_node(G, graph, cache, giver), _add_node(G, graph, cache, taker)
-                    others = [str(p) for p in givers + takers if p not in (giver, taker)]
-                    if n > 1:  # one figure for several parties: each may have paid anything up to all
-                        e_low = 0.0 if low is not None else None
-                        e_high = high
-                        joint = " and ".join(display_name(graph, p) for p in givers + takers
-                                             if p not in (giver, taker))
-                        shared_text = f"{text} jointly with {joint}"
-                        b_low = low / n if low is not None else None
-                        b_high = high / n if high is not None else None
-                    else:
-                        e_low, e_high, shared_text, b_low, b_high = low, high, text, low, high
-                    G.add_edge(u, v, key=str(deal), kind=kind, low=e_low, high=e_high,
-                               booked_low=b_low, booked_high=b_high, shared=n > 1,
-                               shared_with=others if n > 1 else [],
-                               **{**common, "amount_text": shared_text})
+        for kind, giver, taker, n, parties in edges:
+            u, v = _add_node(G, facts, giver), _add_node(G, facts, taker)
+            others = [p for p in parties if p not in (giver, taker)]
+            e_low, e_high, b_low, b_high = _edge_bounds(low, high, n)
+            shared_text = amount_text
+            if n > 1:
+                shared_text = f"{amount_text} jointly with {' and '.join(facts.name(p) for p in others)}"
+            G.add_edge(u, v, key=key, kind=kind, low=e_low, high=e_high,
+                       booked_low=b_low, booked_high=b_high, shared=n > 1,
+                       shared_with=[text(p) for p in others] if n > 1 else [],
+                       **{**common, "amount_text": shared_text})
         if include_relations:
-            partners = sorted(graph.objects(deal, KG.partner), key=str)
-            for a, b in zip(partners, partners[1:]):
-                u, v = _add_node(G, graph, cache, a), _add_node(G, graph, cache, b)
-                G.add_edge(u, v, key=str(deal), kind="partnership", low=None, high=None,
+            for a, b in zip(plan.partners, plan.partners[1:]):
+                u, v = _add_node(G, facts, a), _add_node(G, facts, b)
+                G.add_edge(u, v, key=key, kind="partnership", low=None, high=None,
                            booked_low=None, booked_high=None, shared=False, shared_with=[],
                            **{**common, "directed": False})
-    if include_relations:
+
+    def _add_roles(self, G) -> None:
+        """Person -> organization edges (kind ``role``); there are few, so they are read one by one."""
+        graph, facts = self.rdf_graph, self._facts
         for membership in sorted(graph.subjects(ORG.member, None), key=str):
             person, org = graph.value(membership, ORG.member), graph.value(membership, ORG.organization)
             if person is None or org is None:
                 continue
             role = graph.value(membership, ORG.role)
-            u, v = _add_node(G, graph, cache, person), _add_node(G, graph, cache, org)
+            u, v = _add_node(G, facts, plain(person)), _add_node(G, facts, plain(org))
             srcs = _sources(graph, membership)
             G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, booked_low=None,
                        booked_high=None, approximate=False, figure_kind=None, value=None,
@@ -493,7 +706,78 @@ def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -
                        source_line=srcs[0][0] if srcs else None, quote=srcs[0][1] if srcs else "",
                        sources=srcs, shared=False, shared_with=[], exchanged_for=[], arrangements=[],
                        directed=True, former=bool(graph.value(membership, KG.former)))
-    return G
+
+    def label(self, node: str) -> str:
+        """The label of a party (a node of :meth:`digraph`), as the flow graph has it."""
+        if node not in self._labels:
+            self._labels[node] = self._facts.name(self._parties[node])
+        return self._labels[node]
+
+    def _bounds(self, pairs, kinds) -> dict[tuple[str, str], list[tuple]]:
+        """(u, v) -> the (low, high) of each money edge u -> v of ``kinds`` between ``pairs``, as
+        :func:`flow_graph` has them; of the deals only their amounts (and classes) are read."""
+        facts, table, bounds = self._facts, self._facts.table, {}
+        for plan in self._plan_list():
+            edges = self._edges(plan, pairs, kinds)
+            if edges:
+                met = facts.figure(table.value(plan.deal, KG.amount))
+                failed = facts.figure(table.value(plan.deal, KG.amountIfConditionFails))
+                low, high = _amount(met, failed, plan.status)[:2]
+                for _kind, giver, taker, n, _parties in edges:
+                    bounds.setdefault((text(giver), text(taker)), []).append(_edge_bounds(low, high, n)[:2])
+        return bounds
+
+    def cycles(self, max_length: int = 4, kinds=None, limit: int = 200) -> list[dict]:
+        """What ``cycles(flow_graph(rdf_graph, assume), max_length, kinds, limit)`` gives: the loops are
+        found on :meth:`digraph` and ranked on the amounts of their deals, and only the deals of the
+        ``limit`` loops returned are read in full."""
+        kinds = _kinds(kinds)
+        _check_bound("--max-length", max_length)
+        loops = [_rotate(loop, self.label)
+                 for loop in islice(_short_cycles(self.digraph(kinds), max_length), SCAN_LIMIT)]
+        pairs = {pair for loop in loops for pair in zip(loop, loop[1:] + loop[:1])}
+        bounds = self._bounds(pairs, kinds)
+        ranked = []
+        for loop in loops:
+            ring = loop + loop[:1]
+            hops = [_hop_bounds(bounds[pair]) for pair in zip(ring, ring[1:])]
+            ranked.append((_cycle_order(*_gross(hops), [self.label(n) for n in ring]), loop))
+        top = [loop for _key, loop in sorted(ranked, key=lambda r: r[0])[:limit]]
+        G = self.graph(pairs={pair for loop in top for pair in zip(loop, loop[1:] + loop[:1])}, kinds=kinds)
+        return [_cycle_record(G, loop, kinds) for loop in top]
+
+    def trace(self, source: str, target: str | None = None, max_hops: int = 4, kinds=None,
+              limit: int = 200) -> list[dict]:
+        """What ``trace(flow_graph(rdf_graph, assume), source, target, max_hops, kinds, limit)`` gives:
+        the paths are found on :meth:`digraph` and ranked on the amounts of their deals, and only the
+        deals of the ``limit`` paths returned are read in full."""
+        kinds = _kinds(kinds)
+        _check_bound("--max-hops", max_hops)
+        D = self.digraph(kinds)
+        for node in (source, target):
+            if node is not None and node not in D:
+                raise UnknownEntityError(node)
+        paths = list(islice(_node_paths(D, source, target, max_hops), SCAN_LIMIT))
+        pairs = {pair for path in paths for pair in zip(path, path[1:])}
+        bounds = self._bounds(pairs, kinds)
+        ranked = []
+        for path in paths:
+            highs = [_hop_bounds(bounds[pair])[1] for pair in zip(path, path[1:])]
+            ranked.append((_path_order(_capacity(highs), [self.label(n) for n in path]), path))
+        top = [path for _key, path in sorted(ranked, key=lambda r: r[0])[:limit]]
+        G = self.graph(pairs={pair for path in top for pair in zip(path, path[1:])}, kinds=kinds)
+        return [_path_record(G, path, [_hop(G, a, b, kinds) for a, b in zip(path, path[1:])]) for path in top]
+
+
+def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -> nx.MultiDiGraph:
+    """The flows of value in ``rdf_graph`` as a MultiDiGraph (see the module docstring for attributes).
+
+    ``assume`` maps condition names to ``"met"``/``"failed"``; unknown names raise
+    :class:`kg.errors.UnknownConditionError`. With ``include_relations`` the graph also has non-money
+    edges (kind ``partnership`` for kg:partner deals, ``role`` for person -> organization memberships);
+    trace, cycles and totals ignore them. Every deal is read in bulk (:class:`FlowReader` reads less).
+    """
+    return FlowReader(rdf_graph, assume, read_all=True).graph(include_relations)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -536,16 +820,12 @@ def _hop(G: nx.MultiDiGraph, u: str, v: str, kinds) -> dict | None:
              if d["kind"] in kinds]
     if not edges:
         return None
-    lows = [e["low"] for e in edges if e["low"] is not None]
-    highs = [e["high"] for e in edges]
-    known = all(h is not None for h in highs)
+    low, high = _hop_bounds([(e["low"], e["high"]) for e in edges])
     stated = [e for e in edges if e["low"] is not None]
-    high = _sum(h for h in highs if h is not None) if stated else None
     return {
         "from": u, "to": v, "from_label": G.nodes[u]["label"], "to_label": G.nodes[v]["label"],
         "edges": edges, "kinds": sorted({e["kind"] for e in edges}, key=_kind_order),
-        "low": _sum(lows) if stated else None,
-        "high": high if known else None,  # None: no upper limit, or some amount not stated
+        "low": low, "high": high,
         "stated": len(stated), "unstated": len(edges) - len(stated),
         "unbounded": sum(1 for e in stated if e["high"] is None),
         "approximate": any(e["approximate"] for e in edges),
@@ -553,6 +833,17 @@ def _hop(G: nx.MultiDiGraph, u: str, v: str, kinds) -> dict | None:
         "terms_text": "; ".join(e["terms_text"] for e in edges if e["terms_text"]),
         "conditions": sorted({c for e in edges for c in e["conditions"]}),
     }
+
+
+def _hop_bounds(bounds: list[tuple]) -> tuple[float | None, float | None]:
+    """(low, high) of parallel edges taken together, from each one's (low, high): the lows summed
+    (None when no edge states an amount); the highs summed, or None when an edge has no upper limit
+    or no amount."""
+    lows = [low for low, _high in bounds if low is not None]
+    highs = [high for _low, high in bounds]
+    if not lows:
+        return None, None
+    return _sum(lows), (_sum(highs) if all(h is not None for h in highs) else None)
 
 
 def _kind_order(kind: str) -> int:
@@ -580,13 +871,18 @@ def _path_record(G, nodes: list[str], hops: list[dict], cycle: bool = False) -> 
     highs = [h["high"] for h in hops if h["high"] is not None]
     record = {
         "nodes": list(nodes), "nodes_labels": [G.nodes[n]["label"] for n in nodes], "hops": hops,
-        # the most that can pass along the whole path: the smallest upper bound of its hops
-        "capacity": min(highs) if highs else None,
+        "capacity": _capacity(h["high"] for h in hops),
         "capacity_complete": len(highs) == len(hops),
         "conditions": sorted({c for h in hops for c in h["conditions"]}),
         "sources": sorted({tuple(s) for h in hops for e in h["edges"] for s in e["sources"]}),
     }
     return record
+
+
+def _capacity(highs) -> float | None:
+    """The most that can pass along a path: the smallest upper bound of its hops (None if none has one)."""
+    highs = [high for high in highs if high is not None]
+    return min(highs) if highs else None
 
 
 def _check_bound(name: str, value: int, top: int = 8) -> None:
@@ -609,12 +905,19 @@ def iter_paths(G: nx.MultiDiGraph, source: str, target: str | None = None, max_h
         if node is not None and node not in G:
             raise UnknownEntityError(node)
     D = _money_digraph(G, kinds)
+    for path in _node_paths(D, source, target, max_hops):
+        hops = [_hop(G, a, b, kinds) for a, b in zip(path, path[1:])]
+        yield _path_record(G, path, hops)
+
+
+def _node_paths(D: nx.DiGraph, source: str, target: str | None, max_hops: int) -> Iterator[list[str]]:
+    """The simple paths of :func:`iter_paths` as lists of nodes, depth first, the successors of a node
+    in sorted order (so the same graph always gives the same paths in the same order)."""
     stack = [(source, [source])]
     while stack:
         node, path = stack.pop()
         if len(path) > 1 and (target is None or node == target):
-            hops = [_hop(G, a, b, kinds) for a, b in zip(path, path[1:])]
-            yield _path_record(G, path, hops)
+            yield path
         if node == target or len(path) > max_hops:
             continue
         for nxt in sorted(D.successors(node), reverse=True):
@@ -622,9 +925,9 @@ def iter_paths(G: nx.MultiDiGraph, source: str, target: str | None = None, max_h
                 stack.append((nxt, path + [nxt]))
 
 
-def _order_key(record: dict):
-    cap = record.get("capacity")
-    return (-(cap if cap is not None else -1.0), len(record["nodes"]), record["nodes_labels"])
+def _path_order(capacity: float | None, nodes_labels: list[str]):
+    """How :func:`trace` ranks paths: the widest first, then the shortest, then by name."""
+    return (-(capacity if capacity is not None else -1.0), len(nodes_labels), nodes_labels)
 
 
 #: How many paths or cycles :func:`trace` and :func:`cycles` look at before ranking them, so that output
@@ -640,7 +943,7 @@ def trace(G: nx.MultiDiGraph, source: str, target: str | None = None, max_hops: 
         paths.append(path)
         if len(paths) >= SCAN_LIMIT:
             break
-    return sorted(paths, key=_order_key)[:limit]
+    return sorted(paths, key=lambda p: _path_order(p["capacity"], p["nodes_labels"]))[:limit]
 
 
 def iter_cycles(G: nx.MultiDiGraph, max_length: int = 4, kinds=None) -> Iterator[dict]:
@@ -655,24 +958,97 @@ def iter_cycles(G: nx.MultiDiGraph, max_length: int = 4, kinds=None) -> Iterator
     kinds = _kinds(kinds)
     _check_bound("--max-length", max_length)
     D = _money_digraph(G, kinds)
-    for cycle in nx.simple_cycles(D, length_bound=max_length):
-        start = min(range(len(cycle)), key=lambda i: (G.nodes[cycle[i]]["label"].casefold(), cycle[i]))
-        nodes = cycle[start:] + cycle[:start]
-        ring = nodes + [nodes[0]]
-        hops = [_hop(G, a, b, kinds) for a, b in zip(ring, ring[1:])]
-        record = _path_record(G, ring, hops, cycle=True)
-        stated = [h for h in hops if h["low"] is not None]
-        record["gross_low"] = _sum(h["low"] for h in stated) if stated else None
-        record["gross_high"] = (_sum(h["high"] for h in hops) if stated and all(h["high"] is not None
-                                for h in hops) else None)
-        record["gross_high_known"] = _sum(h["high"] for h in hops if h["high"] is not None) if stated else None
-        record["amounts_stated"] = len(stated) == len(hops)
-        record["net"] = _cycle_net(G, nodes, hops)
-        deals = {e["deal"] for h in hops for e in h["edges"]}
-        record["arrangements"] = sorted({a for h in hops for e in h["edges"] for a in e["arrangements"]})
-        record["deals"] = sorted(deals)
-        record["terms_text"] = [h["terms_text"] for h in hops]
-        yield record
+    for cycle in _short_cycles(D, max_length):
+        yield _cycle_record(G, _rotate(cycle, lambda node: G.nodes[node]["label"]), kinds)
+
+
+def _rotate(cycle: list[str], label) -> list[str]:
+    """The cycle starting at the party whose label (``label(node)``) sorts first."""
+    start = min(range(len(cycle)), key=lambda i: (label(cycle[i]).casefold(), cycle[i]))
+    return cycle[start:] + cycle[:start]
+
+
+def _cycle_record(G: nx.MultiDiGraph, nodes: list[str], kinds) -> dict:
+    """A circular deal of :func:`iter_cycles`, for a cycle ``nodes`` already rotated by :func:`_rotate`."""
+    ring = nodes + [nodes[0]]
+    hops = [_hop(G, a, b, kinds) for a, b in zip(ring, ring[1:])]
+    record = _path_record(G, ring, hops, cycle=True)
+    record["gross_low"], record["gross_high"], record["gross_high_known"] = _gross([(h["low"], h["high"])
+                                                                                    for h in hops])
+    record["amounts_stated"] = all(h["low"] is not None for h in hops)
+    record["net"] = _cycle_net(G, nodes, hops)
+    deals = {e["deal"] for h in hops for e in h["edges"]}
+    record["arrangements"] = sorted({a for h in hops for e in h["edges"] for a in e["arrangements"]})
+    record["deals"] = sorted(deals)
+    record["terms_text"] = [h["terms_text"] for h in hops]
+    return record
+
+
+def _gross(hops: list[tuple]) -> tuple[float | None, float | None, float | None]:
+    """(gross_low, gross_high, gross_high_known) of a loop from its hops' (low, high): all the value
+    moved around it, on firm amounts, on upper bounds (None when one is open), and on the upper bounds
+    stated. All None when no hop states an amount."""
+    if all(low is None for low, _high in hops):
+        return None, None, None
+    highs = [high for _low, high in hops]
+    return (_sum(low for low, _high in hops if low is not None),
+            _sum(highs) if all(h is not None for h in highs) else None,
+            _sum(h for h in highs if h is not None))
+
+
+def _cycle_order(gross_low, gross_high, gross_high_known, nodes_labels: list[str]):
+    """How :func:`cycles` ranks loops: the most value moved around first, then the shortest, then by name."""
+    size = gross_high if gross_high is not None else max(gross_high_known or 0.0, gross_low or 0.0)
+    return (-size, len(nodes_labels), nodes_labels)
+
+
+def _short_cycles(D: nx.DiGraph, max_length: int) -> Iterator[list[str]]:
+    """The simple cycles of ``D`` of at most ``max_length`` nodes (as ``networkx.simple_cycles(D,
+    length_bound=max_length)`` finds them), each once, starting at its smallest node.
+
+    networkx's bounded search took minutes on 100,000 synthetic deals (10,000 parties); this one takes
+    a fraction of a second. For each start node s, in sorted order, it looks for the cycles whose other
+    nodes all sort after s: a breadth-first search backwards from s finds how far each such node is
+    from s, and the depth-first search forwards only steps to a node that can still get back to s within
+    the length. Cycles come in a fixed order: by start node, then depth first through the successors
+    in sorted order (the order of the nodes in ``D`` does not matter).
+
+    >>> D = nx.DiGraph([("a", "b"), ("b", "a"), ("b", "c"), ("c", "a"), ("c", "c")])
+    >>> list(_short_cycles(D, 3)), list(_short_cycles(D, 2))
+    ([['a', 'b'], ['a', 'b', 'c'], ['c']], [['a', 'b'], ['c']])
+    """
+    component_of = {}
+    for number, component in enumerate(nx.strongly_connected_components(D)):
+        for node in component:
+            component_of[node] = number
+    # A cycle lies within one strongly connected component; a component of one node holds one only if
+    # the node pays itself.
+    succ = {n: sorted(w for w in D.successors(n) if component_of[w] == component_of[n]) for n in D}
+    pred = {n: [u for u in D.predecessors(n) if component_of[u] == component_of[n]] for n in D}
+    for s in sorted(n for n in D if succ[n]):
+        back = {s: 0}  # node -> fewest steps from it back to s, through nodes after s
+        frontier = [s]
+        for steps in range(1, max_length):
+            reached = []
+            for v in frontier:
+                for u in pred[v]:
+                    if u > s and u not in back:
+                        back[u] = steps
+                        reached.append(u)
+            frontier = reached
+        path, on_path, todo = [s], {s}, [iter(succ[s])]
+        while todo:
+            for nxt in todo[-1]:
+                if nxt == s:
+                    yield list(path)
+                elif nxt in back and nxt not in on_path and len(path) + back[nxt] <= max_length:
+                    path.append(nxt)
+                    on_path.add(nxt)
+                    todo.append(iter(succ[nxt]))
+                    break
+            else:
+                todo.pop()
+                on_path.discard(path.pop())
 
 
 def _cycle_net(G, nodes, hops) -> list[dict]:
@@ -701,9 +1077,7 @@ def cycles(G: nx.MultiDiGraph, max_length: int = 4, kinds=None, limit: int = 200
             break
 
     def key(c):
-        size = c["gross_high"] if c["gross_high"] is not None else max(c["gross_high_known"] or 0.0,
-                                                                       c["gross_low"] or 0.0)
-        return (-size, len(c["nodes"]), c["nodes_labels"])
+        return _cycle_order(c["gross_low"], c["gross_high"], c["gross_high_known"], c["nodes_labels"])
     return sorted(found, key=key)[:limit]
 
 

@@ -281,7 +281,8 @@ def _edge_tip(graph, G, u, v, data, loops) -> dict:
     if arrangements:
         rows.append(["Circular deal", "; ".join(arrangements) + " (as the article describes it)"])
     if on_loops:
-        shown = sorted(set(on_loops), key=len)[:3]
+        # The shortest loops, then by name (not by set order, which changes from run to run).
+        shown = sorted(set(on_loops), key=lambda loop: (len(loop), loop))[:3]
         rows.append(["Money loop", "; ".join(shown) + (f" (+{len(set(on_loops)) - 3} more)" if len(set(on_loops)) > 3 else "")])
     quotes = []
     seen = set()

@@ -196,3 +196,81 @@ def test_a_known_cycle_is_found():
              "fallback": None, "tranches": 0}]
     found = cycles(flow_graph(build(spec)))
     assert [c["nodes_labels"] for c in found] == [["Org 0", "Org 1", "Org 0"]]
+
+
+# --------------------------------------------------------------------------------------------------
+# FlowReader and the bulk reading (kg.bulk) give what the whole flow graph gives, on either store
+# --------------------------------------------------------------------------------------------------
+
+def _on_oxigraph(rdf: Graph) -> Graph:
+    from kg.store import new_oxigraph_graph
+
+    graph = new_oxigraph_graph()
+    graph += rdf
+    return graph
+
+
+def _dump(G) -> tuple:
+    return (G.graph, list(G.nodes(data=True)), list(G.edges(keys=True, data=True)))
+
+
+ASSUMPTIONS = st.sampled_from([None, {"alpha": "met"}, {"beta": "failed"}, {"alpha": "failed"}])
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS)
+def test_flow_graph_is_the_same_on_both_stores(spec, assume):
+    rdf = build(spec)
+    from kg.flows import FlowReader
+
+    for relations in (False, True):
+        expected = _dump(flow_graph(rdf, assume=assume, include_relations=relations))
+        assert _dump(flow_graph(_on_oxigraph(rdf), assume=assume, include_relations=relations)) == expected
+        # read subject by subject rather than in bulk
+        assert _dump(FlowReader(_on_oxigraph(rdf), assume).graph(include_relations=relations)) == expected
+        assert _dump(FlowReader(rdf, assume).graph(include_relations=relations)) == expected
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS, st.integers(1, 4), st.integers(1, 5), st.booleans())
+def test_reader_cycles_are_those_of_the_flow_graph(spec, assume, max_length, limit, oxigraph):
+    from kg.flows import FlowReader
+
+    rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
+    whole = cycles(flow_graph(rdf, assume=assume), max_length=max_length, limit=limit)
+    assert FlowReader(rdf, assume).cycles(max_length=max_length, limit=limit) == whole
+    money = ["investment", "purchase"]
+    whole = cycles(flow_graph(rdf, assume=assume), max_length=max_length, kinds=money, limit=limit)
+    assert FlowReader(rdf, assume).cycles(max_length=max_length, kinds=money, limit=limit) == whole
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS, st.integers(0, 5), st.one_of(st.none(), st.integers(0, 5)), st.integers(1, 4),
+       st.integers(1, 5), st.booleans())
+def test_reader_paths_are_those_of_the_flow_graph(spec, assume, start, end, max_hops, limit, oxigraph):
+    from kg.flows import FlowReader, trace
+
+    rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
+    G = flow_graph(rdf, assume=assume)
+    source = str(KGD[f"Org{start}"])
+    target = str(KGD[f"Org{end}"]) if end is not None else None
+    if source not in G or (target is not None and target not in G) or source == target:
+        return
+    whole = trace(G, source, target, max_hops=max_hops, limit=limit)
+    assert FlowReader(rdf, assume).trace(source, target, max_hops=max_hops, limit=limit) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30), st.integers(1, 8))
+def test_short_cycles_are_networkx_simple_cycles(edges, max_length):
+    from kg.flows import _short_cycles
+
+    D = nx.DiGraph([(f"n{u}", f"n{v}") for u, v in edges])
+    found = list(_short_cycles(D, max_length))
+
+    def canonical(cycle):  # a cycle as a sequence from its smallest node
+        start = cycle.index(min(cycle))
+        return tuple(cycle[start:] + cycle[:start])
+    assert [canonical(c) for c in found] == [tuple(c) for c in found]  # each starts at its smallest node
+    assert len(set(map(tuple, found))) == len(found)  # and is found once
+    assert set(map(tuple, found)) == {canonical(c) for c in nx.simple_cycles(D, length_bound=max_length)}

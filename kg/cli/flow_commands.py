@@ -51,8 +51,8 @@ def _json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=list))
 
 
-def _assumption_line(G) -> str | None:
-    assumed = G.graph.get("assumptions") or {}
+def _assumption_line(assumed: dict | None) -> str | None:
+    """The what-ifs in force (``G.graph["assumptions"]``, ``FlowReader.assumptions``) as one line."""
     if not assumed:
         return None
     return "Assuming: " + ", ".join(f"{name} {state}" for name, state in assumed.items())
@@ -110,30 +110,31 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
       kg trace 软银 --max-hops 2 --kind investment
       kg trace SoftBank Nvidia --assume restructuring=failed --format json
     """
-    from kg.flows import resolve_node, trace as trace_paths
+    from kg.flows import FlowReader, parse_assumptions
 
     if limit < 1:
         from kg.errors import UsageError
         raise UsageError(f"--limit must be at least 1, not {limit}")
-    rdf, G = _flow_graph(ctx, assume)
-    src = resolve_node(rdf, G, source)
-    dst = resolve_node(rdf, G, target) if target else None
+    # The paths are found and ranked on who pays whom and the amounts; only those shown are read in
+    # full. The same answer as trace() on the whole flow graph, much faster on large graphs.
+    reader = FlowReader(open_graph(ctx), parse_assumptions(assume))
+    src = reader.node(source)
+    dst = reader.node(target) if target else None
     if dst == src:
         from kg.errors import UsageError
         raise UsageError("FROM and TO are the same entity; use `kg cycles` for money that comes back")
-    paths = trace_paths(G, src, dst, max_hops=max_hops, kinds=kinds or None, limit=limit + 1)
+    paths = reader.trace(src, dst, max_hops=max_hops, kinds=kinds or None, limit=limit + 1)
     more, paths = len(paths) > limit, paths[:limit]
-    where = f" to {G.nodes[dst]['label']}" if dst else ""
+    where = f" to {reader.label(dst)}" if dst else ""
     if not paths:
-        raise NoResultsError(f"no money path from {G.nodes[src]['label']}{where} within {max_hops} hops"
+        raise NoResultsError(f"no money path from {reader.label(src)}{where} within {max_hops} hops"
                              + (f" (kinds: {', '.join(kinds)})" if kinds else ""))
     if fmt == "json":
-        _json({"from": src, "to": dst, "assumptions": G.graph.get("assumptions", {}), "truncated": more,
-               "paths": paths})
+        _json({"from": src, "to": dst, "assumptions": reader.assumptions, "truncated": more, "paths": paths})
         return
-    lines = [f"Money from {G.nodes[src]['label']}{where}: {len(paths)} path{'s' * (len(paths) != 1)}"
+    lines = [f"Money from {reader.label(src)}{where}: {len(paths)} path{'s' * (len(paths) != 1)}"
              f" (max {max_hops} hops{'; more not shown, raise --limit' if more else ''})"]
-    assumption = _assumption_line(G)
+    assumption = _assumption_line(reader.assumptions)
     if assumption:
         lines.append(assumption)
     for number, path in enumerate(paths, 1):
@@ -142,11 +143,11 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
         width = max(len(e["amount_text"]) for h in path["hops"] for e in h["edges"])
         for hop in path["hops"]:
             lines.extend(_hop_lines(hop, width))
-    lines.extend(_open_conditions_note(G, [e for p in paths for h in p["hops"] for e in h["edges"]]))
+    lines.extend(_open_conditions_note([e for p in paths for h in p["hops"] for e in h["edges"]]))
     click.echo("\n".join(lines))
 
 
-def _open_conditions_note(G, edges) -> list[str]:
+def _open_conditions_note(edges) -> list[str]:
     open_conds = sorted({c for e in edges if e["condition_status"] == "open" for c in e["condition_names"]})
     if not open_conds:
         return []
@@ -206,23 +207,26 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
       kg cycles --max-length 2 --format json
       kg cycles --assume restructuring=failed
     """
-    from kg.flows import cycles as find_cycles
+    from kg.flows import FlowReader, parse_assumptions
 
     if limit < 1:
         from kg.errors import UsageError
         raise UsageError(f"--limit must be at least 1, not {limit}")
-    rdf, G = _flow_graph(ctx, assume)
-    found = find_cycles(G, max_length=max_length, kinds=kinds or None, limit=limit + 1)
+    rdf = open_graph(ctx)
+    # The loops are found and ranked on who pays whom and the amounts; only those shown are read in
+    # full. The same answer as cycles() on the whole flow graph, much faster on large graphs.
+    reader = FlowReader(rdf, parse_assumptions(assume))
+    found = reader.cycles(max_length=max_length, kinds=kinds or None, limit=limit + 1)
     more, found = len(found) > limit, found[:limit]
     if not found:
         raise NoResultsError(f"no circular deal of at most {max_length} parties"
                              + (f" (kinds: {', '.join(kinds)})" if kinds else ""))
     if fmt == "json":
-        _json({"assumptions": G.graph.get("assumptions", {}), "truncated": more, "cycles": found})
+        _json({"assumptions": reader.assumptions, "truncated": more, "cycles": found})
         return
     lines = [f"{len(found)} circular deal{'s' * (len(found) != 1)} (at most {max_length} parties"
              f"{'; more not shown, raise --limit' if more else ''}), largest first"]
-    assumption = _assumption_line(G)
+    assumption = _assumption_line(reader.assumptions)
     if assumption:
         lines.append(assumption)
     for number, cycle in enumerate(found, 1):
@@ -239,7 +243,7 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
         for hop in cycle["hops"]:
             lines.extend(_hop_lines(hop, width))
         lines.append(f"   {_gross_text(cycle)}; {_net_text(cycle)}")
-    lines.extend(_open_conditions_note(G, [e for c in found for h in c["hops"] for e in h["edges"]]))
+    lines.extend(_open_conditions_note([e for c in found for h in c["hops"] for e in h["edges"]]))
     click.echo("\n".join(lines))
 
 
@@ -274,7 +278,7 @@ def _entity_report(G, rec: dict, filtered: bool = False) -> str:
 
     lines = [f"{rec['label']}" + (f" / {rec['label_zh']}" if rec["label_zh"] and rec["label_zh"] != rec["label"]
                                    else "")]
-    assumption = _assumption_line(G)
+    assumption = _assumption_line(G.graph.get("assumptions"))
     if assumption:
         lines.append(assumption)
     rows = [("kind", "in", "out")]
@@ -313,7 +317,7 @@ def _totals_table(G, records) -> str:
 
     lines = ["Money in and out per party (firm = sure amounts; ≤ = upper bounds; unstated = deals without an "
              "amount)"]
-    assumption = _assumption_line(G)
+    assumption = _assumption_line(G.graph.get("assumptions"))
     if assumption:
         lines.append(assumption)
     rows = [("party", "kind", "in", "out", "net (firm / upper)")]
