@@ -144,24 +144,21 @@ def _store_class():
             return (((s if s is not None else rdf(q.subject), p if p is not None else rdf(q.predicate),
                       o if o is not None else rdf(q.object)), iter(ctx)) for q in quads)
 
-        def _answer(self, query, initNs, initBindings, queryGraph):
+        def answer_rows(self, query: str, initNs, queryGraph, initBindings=None):
+            """What iterating rdflib's Result gives, without a ResultRow and a dict per row (on large
+            answers that costs as much as the engine): ``("SELECT", variables, rows)`` with rows as
+            tuples of rdflib terms (None where unbound), ``("ASK", bool)`` or ``("CONSTRUCT", triples)``."""
             from oxrdflib._converter import to_ox
+            from rdflib import Variable
             from rdflib.term import Node
 
-            return self._inner.query(
+            answer = self._inner.query(
                 query, use_default_graph_as_union=queryGraph == "__UNION__",
                 default_graph=(to_ox(queryGraph) if isinstance(queryGraph, Node) else None),
                 prefixes=dict(self._namespace_for_prefix, **initNs),
-                substitutions={ox.Variable(k): to_ox(v) for k, v in initBindings.items()})
-
-        def answer_rows(self, query: str, initNs, queryGraph):
-            """What iterating rdflib's Result gives, without a ResultRow and a dict per row (on large
-            answers that costs as much as the engine): ``("SELECT", variables, rows)`` with rows as
-            tuples of rdflib terms (None where unbound), ``("ASK", bool)``, or ``(form, triples)``."""
-            from rdflib import Variable
-
-            answer = self._answer(query, initNs, {}, queryGraph)
+                substitutions={ox.Variable(k): to_ox(v) for k, v in (initBindings or {}).items()})
             if isinstance(answer, ox.QuerySolutions):
+                # Terms recur across rows (IRIs, kinds, labels): the cache converts each once.
                 names, rdf = [Variable(v.value) for v in answer.variables], self._rdf
                 rows = [tuple(None if x is None else rdf(x) for x in row) for row in answer]
                 # rdflib's Result skips a row with no variable bound; so do we, so both engines agree
@@ -173,25 +170,19 @@ def _store_class():
         def query(self, query, initNs, initBindings, queryGraph, **kwargs):
             if not isinstance(query, str) or kwargs:
                 return super().query(query, initNs, initBindings, queryGraph, **kwargs)
-            from rdflib import Variable
+            from rdflib import Graph
             from rdflib.query import Result
 
-            answer = self._answer(query, initNs, initBindings, queryGraph)
-            if isinstance(answer, ox.QuerySolutions):
-                result = Result("SELECT")
-                result.vars = [Variable(v.value) for v in answer.variables]
-                # Terms recur across rows (IRIs, kinds, labels): the cache converts each once.
-                names, rdf = result.vars, self._rdf
-                result.bindings = [{v: rdf(x) for v, x in zip(names, row) if x is not None} for row in answer]
-                return result
-            if isinstance(answer, ox.QueryBoolean):
-                result = Result("ASK")
-                result.askAnswer = bool(answer)
-                return result
-            from rdflib import Graph
-            result = Result("CONSTRUCT")
-            result.graph = Graph()
-            result.graph += ((term(t.subject), term(t.predicate), term(t.object)) for t in answer)
+            form, *answer = self.answer_rows(query, initNs, queryGraph, initBindings)
+            result = Result(form)
+            if form == "SELECT":
+                result.vars, rows = answer
+                result.bindings = [{v: x for v, x in zip(result.vars, row) if x is not None} for row in rows]
+            elif form == "ASK":
+                result.askAnswer = answer[0]
+            else:
+                result.graph = Graph()
+                result.graph += answer[0]
             return result
 
     _STORE_CLASS = KgOxigraphStore
