@@ -28,6 +28,7 @@ import html as _html
 import json
 import math
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from rdflib import URIRef
@@ -407,7 +408,7 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
     }
     return _TEMPLATE.format(title=_html.escape(heading), css=_asset("vis-network.css"),
                             js=_asset("vis-network.min.js"), data=_json_for_script(data),
-                            page_css=_PAGE_CSS, page_js=_PAGE_JS)
+                            page_css=_page_asset("viz.css"), page_js=_page_asset("viz.js"))
 
 
 def _json_for_script(data) -> str:
@@ -427,49 +428,26 @@ def _asset(name: str) -> str:
     if name not in _ASSETS:
         import pyvis
         path = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2" / name
-        text = path.read_text(encoding="utf-8")
-        if "</script" in text.lower() or "</style" in text.lower():  # would end the inline element early
-            raise RuntimeError(f"{path} cannot be inlined")
-        _ASSETS[name] = text
+        _ASSETS[name] = _inlinable(path.read_text(encoding="utf-8"), path)
     return _ASSETS[name]
 
 
-_PAGE_CSS = """
-* { box-sizing: border-box; }
-html, body { margin: 0; height: 100%; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; color: #1f2937; }
-body { display: flex; }
-#panel { width: 330px; min-width: 330px; height: 100%; overflow-y: auto; padding: 12px 14px; border-right: 1px solid #e5e7eb; background: #f9fafb; }
-#panel h1 { font-size: 17px; margin: 0 0 4px; }
-#panel h2 { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: #6b7280; margin: 14px 0 6px; }
-#counts { color: #4b5563; font-size: 13px; }
-#note, #assumed { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; padding: 6px 8px; font-size: 12px; margin-top: 8px; }
-#note:empty, #assumed:empty { display: none; }
-label { cursor: pointer; }
-.row { display: flex; align-items: center; gap: 6px; margin: 3px 0; }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #334155; flex: none; }
-.line { display: inline-block; width: 26px; height: 0; border-top: 3px solid; flex: none; }
-.line.dashed { border-top-style: dashed; }
-.line.loop { box-shadow: 0 0 6px 2px rgba(220,38,38,.75); }
-.count { color: #6b7280; font-size: 12px; }
-input[type=search], select { width: 100%; padding: 5px 6px; border: 1px solid #d1d5db; border-radius: 4px; font: inherit; }
-#search-status { font-size: 12px; color: #b91c1c; min-height: 1em; }
-button { font: inherit; padding: 3px 10px; border: 1px solid #d1d5db; border-radius: 4px; background: #fff; cursor: pointer; }
-#graph { flex: 1; height: 100%; position: relative; }
-#network { position: absolute; inset: 0; }
-#busy { position: absolute; top: 10px; right: 14px; background: #111827; color: #fff; padding: 3px 10px; border-radius: 4px; font-size: 12px; }
-.tip { max-width: 460px; white-space: normal; font-size: 13px; }
-.tip .t { font-weight: 600; }
-.tip .zh { color: #4b5563; }
-.tip table { border-collapse: collapse; margin-top: 4px; }
-.tip td { vertical-align: top; padding: 1px 6px 1px 0; }
-.tip td.k { color: #6b7280; white-space: nowrap; }
-.tip blockquote { margin: 4px 0 0; padding: 3px 6px; border-left: 3px solid #f59e0b; background: #fffbeb; }
-.tip .ln { color: #92400e; font-size: 12px; }
-div.vis-tooltip { white-space: normal; max-width: 480px; font-family: inherit; }
-#details .tip { max-width: none; }
-details summary { cursor: pointer; font-size: 12px; color: #4b5563; }
-details li { font-size: 12px; }
-"""
+def _page_asset(name: str) -> str:
+    """The page's own script or style sheet (``kg/assets/viz.js``, ``viz.css``: files a browser, a linter
+    or another page can use as they are), read once per process."""
+    key = "kg/assets/" + name
+    if key not in _ASSETS:
+        resource = files("kg") / "assets" / name
+        _ASSETS[key] = _inlinable(resource.read_text(encoding="utf-8"), resource)
+    return _ASSETS[key]
+
+
+def _inlinable(text: str, where) -> str:
+    """``text`` unchanged, if it can go inside a <script> or <style> element of the page as it is."""
+    if "</script" in text.lower() or "</style" in text.lower():  # would end the inline element early
+        raise RuntimeError(f"{where} cannot be inlined")
+    return text
+
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -514,194 +492,4 @@ _TEMPLATE = """<!DOCTYPE html>
 <script>{page_js}</script>
 </body>
 </html>
-"""
-
-_PAGE_JS = r"""
-(function () {
-  "use strict";
-  var DATA = JSON.parse(document.getElementById("kg-data").textContent);
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  // A tooltip or details box built from plain strings with textContent: data never becomes markup.
-  function tipElement(tip) {
-    var box = el("div", "tip");
-    box.appendChild(el("div", "t", tip.title));
-    if (tip.title_zh) box.appendChild(el("div", "zh", tip.title_zh));
-    var table = el("table");
-    tip.rows.forEach(function (r) {
-      var tr = el("tr");
-      tr.appendChild(el("td", "k", r[0]));
-      tr.appendChild(el("td", "v", r[1]));
-      table.appendChild(tr);
-    });
-    box.appendChild(table);
-    tip.quotes.forEach(function (q) {
-      var b = el("blockquote", "quote");
-      b.appendChild(el("div", "ln", q.line ? "Article, line " + q.line + ":" : "Source:"));
-      b.appendChild(el("div", "q", "\u201c" + q.quote + "\u201d"));
-      box.appendChild(b);
-    });
-    if (tip.more) box.appendChild(el("div", "ln", "+" + tip.more + " more source lines"));
-    return box;
-  }
-  var nodeTips = {}, edgeTips = {};
-  var nodeItems = DATA.nodes.map(function (n) {
-    nodeTips[n.id] = n.tip;
-    var item = Object.assign({}, n, { title: tipElement(n.tip) });
-    delete item.tip;
-    return item;
-  });
-  var edgeItems = DATA.edges.map(function (e) {
-    edgeTips[e.id] = e.tip;
-    var item = Object.assign({}, e, { title: tipElement(e.tip) });
-    delete item.tip;
-    return item;
-  });
-  var nodes = new vis.DataSet(nodeItems);
-  var edges = new vis.DataSet(edgeItems);
-  var container = document.getElementById("network");
-  var network = new vis.Network(container, { nodes: nodes, edges: edges }, DATA.options);
-  var api = window.kgViz = {
-    network: network, nodes: nodes, edges: edges, stable: false, stableMs: null,
-    visibleNodeIds: function () { return nodes.get({ filter: function (n) { return !n.hidden; } }).map(function (n) { return n.id; }); },
-    visibleEdgeIds: function () { return edges.get({ filter: function (e) { return !e.hidden; } }).map(function (e) { return e.id; }); },
-    loopEdgeIds: function () { return edges.get({ filter: function (e) { return e.loop; } }).map(function (e) { return e.id; }); },
-    edgePoint: function (id) {  // where an edge's middle is drawn, in page coordinates (used by tests)
-      var edge = network.body.edges[id];
-      var p = edge.edgeType.getPoint(0.5);
-      var d = network.canvasToDOM(p);
-      var r = container.getBoundingClientRect();
-      return { x: d.x + r.left, y: d.y + r.top };
-    },
-    nodePoint: function (id) {
-      var p = network.getPositions([id])[id];
-      var d = network.canvasToDOM(p);
-      var r = container.getBoundingClientRect();
-      return { x: d.x + r.left, y: d.y + r.top };
-    }
-  };
-  function finish() {
-    if (api.stable) return;
-    network.setOptions({ physics: { enabled: false } });
-    api.stable = true;
-    api.stableMs = performance.now();
-    document.documentElement.setAttribute("data-stable", "true");
-    document.getElementById("busy").style.display = "none";
-    if (DATA.meta.focus) { network.selectNodes([DATA.meta.focus]); showDetails(nodeTips[DATA.meta.focus]); }
-  }
-  network.once("stabilizationIterationsDone", finish);
-  network.once("stabilized", finish);
-  if (DATA.nodes.length === 0) finish();
-
-  // Panel
-  document.getElementById("title").textContent = DATA.meta.title;
-  function updateCounts() {
-    var n = api.visibleNodeIds().length, m = api.visibleEdgeIds().length;
-    document.getElementById("counts").textContent = n + " organizations and people, " + m +
-      " flows and relations shown (" + DATA.nodes.length + " and " + DATA.edges.length + " in all; " +
-      DATA.meta.loopEdges + " in circular deals).";
-  }
-  if (DATA.meta.assumed) document.getElementById("assumed").textContent = "What if: " + DATA.meta.assumed + ".";
-  document.getElementById("note").textContent = DATA.meta.note;
-  if (DATA.meta.leftOut.length) {
-    var det = el("details"), list = el("ul");
-    det.appendChild(el("summary", null, "Left out (" + DATA.meta.leftOutCount + ")"));
-    DATA.meta.leftOut.forEach(function (t) { list.appendChild(el("li", null, t)); });
-    if (DATA.meta.leftOutCount > DATA.meta.leftOut.length) list.appendChild(el("li", null, "…"));
-    det.appendChild(list);
-    document.getElementById("left-out").appendChild(det);
-  }
-  var kindBox = document.getElementById("edge-kinds");
-  var kindChecks = {};
-  DATA.edgeKinds.forEach(function (k) {
-    var row = el("label", "row");
-    var box = el("input"); box.type = "checkbox"; box.checked = true; box.value = k.id;
-    box.className = "edge-kind"; box.setAttribute("data-kind", k.id);
-    kindChecks[k.id] = box;
-    var line = el("span", "line"); line.style.borderColor = k.color;
-    row.appendChild(box); row.appendChild(line); row.appendChild(el("span", null, k.name));
-    row.appendChild(el("span", "count", "(" + k.count + ")"));
-    kindBox.appendChild(row);
-    box.addEventListener("change", applyFilters);
-  });
-  var nodeKindBox = document.getElementById("node-kinds");
-  DATA.nodeKinds.forEach(function (k) {
-    var row = el("div", "row"), sw = el("span", "swatch");
-    sw.style.background = k.color;
-    row.appendChild(sw); row.appendChild(el("span", null, k.name));
-    nodeKindBox.appendChild(row);
-  });
-  var company = document.getElementById("company"), datalist = document.getElementById("names");
-  DATA.nodes.slice().sort(function (a, b) { return a.label_en.localeCompare(b.label_en); }).forEach(function (n) {
-    var o = el("option", null, n.label_en + (n.label_zh && n.label_zh !== n.label_en ? " / " + n.label_zh : ""));
-    o.value = n.id; company.appendChild(o);
-    var d = el("option"); d.value = n.label_en; datalist.appendChild(d);
-    if (n.label_zh && n.label_zh !== n.label_en) { var z = el("option"); z.value = n.label_zh; datalist.appendChild(z); }
-  });
-  company.addEventListener("change", applyFilters);
-  var cyclesOnly = document.getElementById("cycles-only");
-  cyclesOnly.addEventListener("change", applyFilters);
-
-  function applyFilters() {
-    var who = company.value, loopsOnly = cyclesOnly.checked;
-    var filtering = loopsOnly || who !== "" || Object.keys(kindChecks).some(function (k) { return !kindChecks[k].checked; });
-    var shownNodes = {};
-    var edgeUpdates = edges.get().map(function (e) {
-      var show = kindChecks[e.kind].checked && (who === "" || e.from === who || e.to === who) && (!loopsOnly || e.loop);
-      if (show) { shownNodes[e.from] = true; shownNodes[e.to] = true; }
-      return { id: e.id, hidden: !show };
-    });
-    if (who !== "") shownNodes[who] = true;
-    edges.update(edgeUpdates);
-    nodes.update(nodes.get().map(function (n) { return { id: n.id, hidden: filtering && !shownNodes[n.id] }; }));
-    updateCounts();
-  }
-  api.applyFilters = applyFilters;
-
-  document.getElementById("lang-zh").addEventListener("change", function (ev) {
-    var zh = ev.target.checked;
-    nodes.update(nodes.get().map(function (n) { return { id: n.id, label: zh && n.label_zh ? n.label_zh : n.label_en }; }));
-  });
-
-  var search = document.getElementById("search"), status = document.getElementById("search-status");
-  function find(text) {
-    var q = text.trim().toLowerCase();
-    if (!q) return null;
-    var all = nodes.get(), i, n;
-    for (i = 0; i < all.length; i++) { n = all[i]; if (n.label_en.toLowerCase() === q || (n.label_zh || "").toLowerCase() === q) return n; }
-    for (i = 0; i < all.length; i++) { n = all[i]; if (n.label_en.toLowerCase().indexOf(q) >= 0 || (n.label_zh || "").toLowerCase().indexOf(q) >= 0) return n; }
-    return null;
-  }
-  function goTo() {
-    var n = find(search.value);
-    if (!n) { status.textContent = search.value.trim() ? "No organization or person matches \u201c" + search.value.trim() + "\u201d." : ""; return; }
-    status.textContent = "";
-    if (n.hidden) { company.value = ""; cyclesOnly.checked = false; Object.keys(kindChecks).forEach(function (k) { kindChecks[k].checked = true; }); applyFilters(); }
-    network.selectNodes([n.id]);
-    network.focus(n.id, { scale: 1.3, animation: false });
-    showDetails(nodeTips[n.id]);
-  }
-  api.find = find;
-  search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") goTo(); });
-  search.addEventListener("change", goTo);
-
-  var details = document.getElementById("details");
-  function showDetails(tip) {
-    details.textContent = "";
-    details.className = "";
-    if (tip) details.appendChild(tipElement(tip));
-  }
-  network.on("click", function (p) {
-    if (p.nodes.length) showDetails(nodeTips[p.nodes[0]]);
-    else if (p.edges.length) showDetails(edgeTips[p.edges[0]]);
-  });
-  network.on("hoverEdge", function (p) { showDetails(edgeTips[p.edge]); });
-  network.on("hoverNode", function (p) { showDetails(nodeTips[p.node]); });
-  document.getElementById("fit").addEventListener("click", function () { network.fit({ animation: false }); });
-  updateCounts();
-})();
 """
