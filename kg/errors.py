@@ -11,6 +11,10 @@ class InputFileError(KgError):
     """A file the user named is missing or unreadable."""
 
 
+class OutputError(KgError):
+    """A file (or standard output) kg was asked to write cannot be written; nothing half-written is left."""
+
+
 class DataSyntaxError(KgError):
     """A data file is not valid RDF; the message names file, line and column."""
 

@@ -20,7 +20,16 @@ class KgGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+                sys.stdout.flush()  # `kg … > /dev/full` fails here, as one line, not at exit
+                return result
+            except OSError as exc:
+                from kg.files import stdout_failure
+                failure = stdout_failure(exc)
+                if failure is None:
+                    raise
+                raise failure from exc
         except KgError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise

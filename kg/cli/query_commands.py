@@ -214,6 +214,9 @@ def export(ctx, fmt, output, flows, assumptions):
 
     A file is written completely or not at all.
     """
+    from kg.files import check_output_path, write_output
+
+    check_output_path(output)  # a bad -o fails before the graph is loaded
     # rdflib's own store keeps literals exactly as written; Oxigraph would canonicalize them
     # (22500000000.0 becomes 22500000000), and its rdflib bridge cannot serialize JSON-LD.
     graph = open_graph(ctx, rdflib_store=not flows)
@@ -232,34 +235,9 @@ def export(ctx, fmt, output, flows, assumptions):
         if serializer is None:
             raise UsageError(f"--format {fmt}: the graph exports as turtle, nt or jsonld (graphml, gexf, csv need --flows)")
         data = graph.serialize(format=serializer)
-    write_output(output, data)
-
-
-def write_output(output: str, data) -> None:
-    """Write ``data`` to standard output, or to a file atomically (temporary file, then rename)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from kg.errors import InputFileError
-
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if output == "-":
-        sys.stdout.buffer.write(raw)
-        sys.stdout.flush()
-        return
-    target = Path(output)
-    if not target.parent.is_dir():
-        raise InputFileError(f"{output}: folder {str(target.parent)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(raw)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    click.echo(f"wrote {output} ({len(raw):,} bytes)", err=True)
+    written = write_output(output, data)
+    if output != "-":
+        click.echo(f"wrote {output} ({written:,} bytes)", err=True)
 
 
 @main.command()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from kg.cli import main
 from kg.errors import UsageError
-
 
 @main.command("load")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
@@ -41,7 +38,6 @@ def load_command(ctx, store_dir, bundled, force, files):
     else:
         click.echo(f"{info.directory} is up to date: {info.triples:,} triples from {len(info.files)} files")
 
-
 @main.command("synth")
 @click.option("--deals", type=click.IntRange(min=0), default=1000, show_default=True, help="Number of deals.")
 @click.option("--orgs", type=click.IntRange(min=10), default=None,
@@ -61,19 +57,16 @@ def synth_command(deals, orgs, seed, output):
       kg synth --deals 10000 --seed 1 -o synth.ttl
       kg --data synth.ttl cycles --max-length 2
     """
+    from kg.files import check_output_path, open_output
     from kg.synth import default_orgs, min_orgs, write_synthetic
 
     orgs = default_orgs(deals) if orgs is None else orgs
     if orgs < min_orgs(deals):
         raise UsageError(f"--orgs {orgs} is too few for {deals} deals' circular pairs (use at least {min_orgs(deals)})")
+    check_output_path(output)
     try:
-        if output == "-":
-            stats = write_synthetic(sys.stdout, deals, orgs, seed)
-        else:
-            with open(output, "w", encoding="utf-8") as out:
-                stats = write_synthetic(out, deals, orgs, seed)
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror})") from exc
+        with open_output(output) as out:
+            stats = write_synthetic(out, deals, orgs, seed)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     click.echo(f"kg synth: {stats.deals} deals ({stats.circular_pairs} circular pairs), "

@@ -30,25 +30,18 @@ def viz(ctx, output, open_page, focus, hops, assume, top, title):
     terms and the article's words; circular deals glow red, and "Only circular deals" shows just them.
     """
     from kg.cli import open_graph
-    from kg.errors import InputFileError, UsageError
+    from kg.errors import UsageError
+    from kg.files import check_output_path, write_output
     from kg.viz import build
 
     if hops is not None and focus is None:
         raise UsageError("--hops needs --focus ENTITY")
-    target = None if output == "-" else Path(output)
-    if target is not None and target.parent != Path("") and not target.parent.is_dir():
-        raise InputFileError(f"{target.parent}: no such folder for --output")
+    target = None if check_output_path(output) is None else Path(output)  # a bad -o fails before the work
     if open_page and target is None:
         raise UsageError("--open needs a file (not -o -)")
     web = build(open_graph(ctx), focus=focus, hops=1 if hops is None else hops, assume=list(assume),
                 top=top, title=title)
-    if target is None:
-        click.echo(web.html, nl=False)
-    else:
-        try:
-            target.write_text(web.html, encoding="utf-8")
-        except OSError as exc:
-            raise InputFileError(f"{target}: cannot write ({exc.strerror})") from exc
+    write_output(output, web.html)
     where = "stdout" if target is None else str(target)
     click.echo(f"wrote {where}: {web.node_count} organizations and people, {web.edge_count} flows and "
                f"relations ({web.loop_edge_count} in circular deals)", err=True)
