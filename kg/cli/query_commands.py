@@ -201,7 +201,7 @@ def _view_as_dict(view) -> dict:
 @main.command()
 @click.option("--format", "fmt", default=None,
               help="Graph: turtle (default), nt, jsonld. With --flows: graphml, gexf or csv.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+@click.option("-o", "--output", default="-", metavar="FILE",
               help="File to write (default: standard output).")
 @click.option("--flows", is_flag=True, help="Export the money-flow graph (for Gephi) instead of the RDF.")
 @click.option("--assume", "assumptions", multiple=True, metavar="CONDITION=met|failed",

@@ -43,7 +43,7 @@ def load_command(ctx, store_dir, bundled, force, files):
 @click.option("--orgs", type=click.IntRange(min=10), default=None,
               help="Number of organizations (default: one per ten deals, at least 10).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same file.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
               help="Turtle file to write (- for standard output).")
 def synth_command(deals, orgs, seed, output):
     """Write a synthetic deal network (Turtle) shaped like the article's data, for scale tests.
