@@ -15,6 +15,19 @@ Two ways to open one:
   does not have yet, the store is rebuilt from its files before it is used; otherwise it is opened
   read-only, so several processes can read it at once.
 
+Concurrency: two lock files in the store (``fcntl.flock``). Loading (``kg load``, or a refresh) takes
+the load lock, so two loads, or a load and a refresh, take turns. A load builds the new database beside
+the old one while readers go on reading the old; it swaps it in holding the read lock exclusively,
+which every reader holds shared while it uses the store, so a reader sees the old or the new database,
+never half of one. A process waits for a lock at most ``KG_STORE_WAIT`` seconds (default 60), then
+fails with one line. A killed load leaves the old store usable (the new database is only beside it).
+
+Trust: the manifest names files kg will open (to hash and re-read them). kg signs the manifests it
+writes with a key only the user can read (``$XDG_STATE_HOME/kg/store.key``); a manifest without a valid
+signature (planted, edited, copied from another account) is never used to open files other than the
+bundled ones and those named on the command line: its database is used as it is, and a command that
+would have to re-read its other files refuses with one line.
+
 The data lives in Oxigraph's default graph and the returned rdflib Graph is bound to it, so a
 SPARQL query sees exactly the loaded triples. pyshacl and OWL reasoning are slow on this store
 (each triple lookup crosses from Python to Rust); validation uses rdflib's in-memory store instead.
@@ -27,9 +40,13 @@ True
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -42,6 +59,11 @@ from kg.errors import InputFileError, KgError, UsageError
 MANIFEST_NAME = "kg-store.json"
 #: Subdirectory holding the Oxigraph database.
 DATABASE_NAME = "oxigraph"
+#: Lock files inside a store directory (flock): the first is held shared by readers and exclusively
+#: only while a new database is swapped in; the second is held by the one process loading the store.
+LOCK_NAME, LOAD_LOCK_NAME = "kg-store.lock", "kg-store.load.lock"
+#: Seconds a process waits for another one's lock on a store before giving up (env KG_STORE_WAIT).
+DEFAULT_WAIT = 60.0
 _MANIFEST_VERSION = 1
 
 
@@ -100,6 +122,12 @@ def _store_class():
             super().__init__(*args, **kwargs)
             self._from_cache: dict = {}
             self._to_cache: dict = {}
+            self.kg_lock = None  # a persistent store's shared lock (open_store), released on close
+
+        def close(self, *args, **kwargs):
+            super().close(*args, **kwargs)
+            if self.kg_lock is not None:
+                self.kg_lock.close()
 
         def _rdf(self, value):
             cache = self._from_cache
@@ -287,10 +315,149 @@ def read_manifest(directory: str | Path) -> dict | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("version") != _MANIFEST_VERSION:
-        raise StoreError(f"{path}: not a kg store manifest (version {manifest.get('version')!r}); "
-                         f"rebuild it with `kg load --store {directory} FILES`")
+    version = manifest.get("version") if isinstance(manifest, dict) else None
+    if version != _MANIFEST_VERSION or not _well_formed(manifest):
+        raise StoreError(f"{path}: not a kg store manifest (version {version!r}); "
+                         f"rebuild it with `kg load --store {directory} --force FILES`")
     return manifest
+
+
+def _well_formed(manifest: dict) -> bool:
+    files = manifest.get("files")
+    return isinstance(files, list) and isinstance(manifest.get("triples"), int) and all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and Path(e["path"]).is_absolute()
+        and isinstance(e.get("size"), int) and isinstance(e.get("mtime_ns"), int)
+        and isinstance(e.get("sha256"), str) for e in files)
+
+
+# --------------------------------------------------------------------------- trusting a manifest
+
+def _key_file() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "kg" / "store.key"
+
+
+def _signing_key() -> bytes | None:
+    """This user's key for signing manifests, made on first use; None when it cannot be kept."""
+    path = _key_file()
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        draft = path.with_name(f".store.key.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)  # atomic: a process making the key at the same time keeps its own out
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink(missing_ok=True)
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _signature(manifest: dict, key: bytes) -> str:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def manifest_is_trusted(manifest: dict) -> bool:
+    """Whether kg wrote ``manifest`` for this user (its signature checks with the user's key)."""
+    key = _signing_key()
+    signature = manifest.get("signature")
+    return key is not None and isinstance(signature, str) and hmac.compare_digest(signature, _signature(manifest, key))
+
+
+def _openable(manifest: dict, named: Iterable[Path] = ()) -> list[dict]:
+    """The manifest's entries kg may open: all of a trusted manifest's, else only the bundled files
+    and the files the user ``named`` on this command line."""
+    if manifest_is_trusted(manifest):
+        return list(manifest["files"])
+    from kg.graph import bundled_files
+
+    allowed = {Path(p).resolve() for p in bundled_files()} | set(named)
+    return [e for e in manifest["files"] if Path(e["path"]) in allowed]
+
+
+def _untrusted_refusal(directory: Path, manifest: dict, openable: list[dict]) -> StoreError:
+    others = [e["path"] for e in manifest["files"] if e not in openable]
+    return StoreError(f"{directory}: its manifest was not written by kg for this user, so kg will not re-read "
+                      f"the files it names ({_clip_list(others)}); rebuild it from files you name: "
+                      f"`kg load --store {directory} --force FILES`")
+
+
+def _clip_list(paths: list[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+# --------------------------------------------------------------------------- locking
+
+class _StoreLock:
+    """One of the store's flocks, held by one open descriptor; released when closed (or the process ends)."""
+
+    def __init__(self, directory: Path, name: str = LOCK_NAME, *, create: bool):
+        path = directory / name
+        self.directory, self.name, self.descriptor = directory, name, None
+        try:
+            self.descriptor = os.open(path, (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY, 0o644)
+        except FileNotFoundError:
+            if create:
+                raise
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            if os.path.exists(path):  # a read-only store: its lock still works for reading
+                self.descriptor = os.open(path, os.O_RDONLY)
+            elif create:
+                raise
+
+    def acquire(self, *, exclusive: bool) -> None:
+        if self.descriptor is None:
+            return  # a read-only store without a lock file: nobody can be writing it through kg
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        wait = _wait_seconds()
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(self.descriptor, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    doing = "loading" if self.name == LOAD_LOCK_NAME else "using" if exclusive else "updating"
+                    raise StoreError(f"{self.directory}: another kg process is {doing} this store; gave up "
+                                     f"after waiting {wait:g} s (set KG_STORE_WAIT=SECONDS to wait longer)") from None
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        if self.descriptor is not None:
+            fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+
+    def __del__(self):
+        self.close()
+
+
+def _wait_seconds() -> float:
+    try:
+        wait = float(os.environ.get("KG_STORE_WAIT", DEFAULT_WAIT))
+    except ValueError:
+        raise UsageError(f"KG_STORE_WAIT={os.environ['KG_STORE_WAIT']!r}: give a number of seconds") from None
+    if not 0 <= wait < float("inf"):
+        raise UsageError(f"KG_STORE_WAIT={os.environ['KG_STORE_WAIT']!r}: give a number of seconds")
+    return wait
 
 
 def _changed(entry: dict) -> bool:
@@ -322,8 +489,8 @@ def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundl
                force: bool = False) -> StoreInfo:
     """Make (or refresh) the persistent store in ``directory`` from the bundled files plus ``files``.
 
-    The store is rebuilt when the file list differs from the manifest's, a file changed, or ``force``;
-    otherwise nothing is done. Returns what the store holds.
+    The store is rebuilt when the file list differs from the manifest's, a file changed, the manifest is
+    not one kg signed for this user, or ``force``; otherwise nothing is done. Returns what the store holds.
     """
     from kg.graph import bundled_files
 
@@ -331,39 +498,70 @@ def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundl
     wanted = _resolve((bundled_files() if bundled else []) + list(files))
     if not wanted:
         raise UsageError("nothing to load: give files, or leave the bundled data in (no --no-bundled)")
-    manifest = _check_directory(directory)
-    if manifest is not None and not force:
-        recorded = [Path(e["path"]) for e in manifest["files"]]
-        if recorded == wanted and not any(_changed(e) for e in manifest["files"]):
-            return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0)
-    return _rebuild(directory, wanted)
+    _check_directory(directory)
+    with _writing(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = _StoreLock(directory, LOAD_LOCK_NAME, create=True)
+    try:
+        lock.acquire(exclusive=True)
+        manifest = _check_directory(directory)  # again, now that no one else is loading it
+        if manifest is not None and not force and manifest_is_trusted(manifest):
+            recorded = [Path(e["path"]) for e in manifest["files"]]
+            if recorded == wanted and not any(_changed(e) for e in manifest["files"]):
+                return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0)
+        return _rebuild(directory, wanted)
+    finally:
+        lock.close()
 
 
 def _check_directory(directory: Path) -> dict | None:
     if directory.exists() and not directory.is_dir():
         raise StoreError(f"{directory}: not a directory")
     manifest = read_manifest(directory) if directory.is_dir() else None
-    if manifest is None and directory.is_dir() and any(directory.iterdir()):
+    ours = {LOCK_NAME, LOAD_LOCK_NAME, DATABASE_NAME + ".new", MANIFEST_NAME + ".tmp"}  # a first load under way
+    if manifest is None and directory.is_dir() and any(p.name not in ours for p in directory.iterdir()):
         raise StoreError(f"{directory}: not a kg store (no {MANIFEST_NAME}) and not empty; "
                          "choose a new or empty directory")
     return manifest
 
 
+class _writing:
+    """Report an OS error while changing the store as one line (read-only store, full disk ...)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, _traceback):
+        if isinstance(exc, OSError) and not isinstance(exc, KgError):
+            reason = exc.strerror or " ".join(str(exc).split())[:200]
+            raise StoreError(f"{self.directory}: cannot write the store ({reason})") from exc
+        return False
+
+
 def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
-    """Load ``files`` into a fresh database beside the old one, then swap it in and write the manifest."""
+    """Load ``files`` into a fresh database beside the old one, then swap it in and write the manifest.
+
+    The caller holds the load lock; readers are kept out only while the new database is swapped in.
+    """
     import pyoxigraph as ox
 
     started = time.perf_counter()
-    directory.mkdir(parents=True, exist_ok=True)
     fresh, old = directory / (DATABASE_NAME + ".new"), directory / (DATABASE_NAME + ".old")
-    for leftover in (fresh, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    entries = [_fingerprint(path) for path in files]  # before loading: a file edited meanwhile reloads next time
-    ox_store = ox.Store(str(fresh))
+    with _writing(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        for leftover in (fresh, old):
+            if leftover.exists():
+                shutil.rmtree(leftover)
+        entries = [_fingerprint(path) for path in files]  # before loading: a file edited meanwhile reloads next time
+        ox_store = ox.Store(str(fresh))
     try:
         for path in files:
             _load_file(ox_store, path, bulk=True)
-        ox_store.flush()
+        with _writing(directory):
+            ox_store.flush()
         triples = len(ox_store)
     except BaseException:
         del ox_store
@@ -371,43 +569,111 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
         raise
     del ox_store  # closes the database before it is moved
     database = directory / DATABASE_NAME
-    if database.exists():
-        database.rename(old)
-    fresh.rename(database)
-    shutil.rmtree(old, ignore_errors=True)
     manifest = {"version": _MANIFEST_VERSION, "files": entries, "triples": triples,
                 "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    tmp = directory / (MANIFEST_NAME + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST_NAME)
+    key = _signing_key()
+    if key is not None:
+        manifest["signature"] = _signature(manifest, key)
+    try:
+        with _writing(directory):
+            swapping = _StoreLock(directory, create=True)
+        swapping.acquire(exclusive=True)  # waits for the readers of the old database
+        with _writing(directory):
+            if database.exists():
+                database.rename(old)
+            fresh.rename(database)
+            tmp = directory / (MANIFEST_NAME + ".tmp")
+            tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            os.replace(tmp, directory / MANIFEST_NAME)
+        swapping.close()
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return StoreInfo(directory, tuple(files), triples, True, time.perf_counter() - started)
 
 
 def open_store(directory: str | Path, extra: Iterable[str | Path] = ()):
     """The persistent store in ``directory`` as an rdflib Graph on Oxigraph, refreshed if stale.
 
-    ``extra`` files (``--data``) not yet in the store are added to it (and stay in it).
+    ``extra`` files (``--data``) not yet in the store are added to it (and stay in it). The graph holds
+    the store's shared lock until it is garbage-collected or the process ends, so no rebuild can swap
+    the database under it.
     """
     import pyoxigraph as ox
 
     directory = Path(directory)
+    _require_store(directory)
+    named = _resolve(extra)
+    writable = os.access(directory, os.W_OK)
+    lock = _StoreLock(directory, create=writable)
+    lock.acquire(exclusive=False)
+    manifest = _require_store(directory)
+    if _stale(directory, manifest, named) or not (directory / DATABASE_NAME).is_dir():
+        lock.release()  # a reader waiting for the load lock would block that load's swap
+        loading = _StoreLock(directory, LOAD_LOCK_NAME, create=writable)
+        try:
+            loading.acquire(exclusive=True)
+            manifest = _require_store(directory)  # another process may have refreshed it meanwhile
+            if _stale(directory, manifest, named):
+                recorded = [Path(e["path"]) for e in manifest["files"]]
+                _rebuild(directory, recorded + [p for p in named if p not in recorded])
+            else:
+                _recover_database(directory)
+        finally:
+            loading.close()
+        lock.acquire(exclusive=False)
+    try:
+        ox_store = ox.Store.read_only(str(directory / DATABASE_NAME))
+    except (OSError, RuntimeError) as exc:
+        lock.close()
+        raise StoreError(f"{directory}: cannot open the store ({' '.join(str(exc).split())[:200]}); "
+                         f"rebuild it with `kg load --store {directory} --force FILES`") from exc
+    graph = new_oxigraph_graph(ox_store)
+    graph.store.kg_lock = lock  # lives as long as the graph's store
+    return graph
+
+
+def _require_store(directory: Path) -> dict:
     manifest = read_manifest(directory) if directory.is_dir() else None
     if manifest is None:
         raise StoreError(f"{directory}: no kg store there; create it with `kg load --store {directory} [FILES]`")
+    return manifest
+
+
+def _stale(directory: Path, manifest: dict, named: list[Path]) -> bool:
+    """Whether the store must be rebuilt: ``named`` files it lacks, or a file it may check changed.
+
+    Raises when a rebuild is needed but the manifest names files kg may not open."""
+    openable = _openable(manifest, named)
     recorded = [Path(e["path"]) for e in manifest["files"]]
-    added = [p for p in _resolve(extra) if p not in recorded]
-    if added or any(_changed(e) for e in manifest["files"]):
-        _rebuild(directory, recorded + added)
-    try:
-        ox_store = ox.Store.read_only(str(directory / DATABASE_NAME))
-    except OSError as exc:
-        raise StoreError(f"{directory}: cannot open the store ({' '.join(str(exc).split())[:200]})") from exc
-    return new_oxigraph_graph(ox_store)
+    if any(p not in recorded for p in named):
+        if len(openable) < len(manifest["files"]):
+            raise _untrusted_refusal(directory, manifest, openable)
+        return True
+    return any(_changed(e) for e in openable)
+
+
+def _recover_database(directory: Path) -> None:
+    """After a load killed between its two renames, put the previous database back."""
+    database, old = directory / DATABASE_NAME, directory / (DATABASE_NAME + ".old")
+    if not database.is_dir() and old.is_dir():
+        with _writing(directory):
+            swapping = _StoreLock(directory, create=True)
+        swapping.acquire(exclusive=True)
+        with _writing(directory):
+            old.rename(database)
+        swapping.close()
 
 
 def store_files(directory: str | Path) -> list[Path]:
-    """The source files recorded in the store's manifest (for re-reading them into rdflib's store)."""
-    manifest = read_manifest(directory)
-    if manifest is None:
-        raise StoreError(f"{directory}: no kg store there; create it with `kg load --store {directory} [FILES]`")
+    """The source files recorded in the store's manifest (for re-reading them into rdflib's store).
+
+    Only a manifest kg signed for this user may name files other than the bundled ones.
+    """
+    directory = Path(directory)
+    manifest = _require_store(directory)
+    openable = _openable(manifest)
+    if len(openable) < len(manifest["files"]):
+        raise _untrusted_refusal(directory, manifest, openable)
     return [Path(e["path"]) for e in manifest["files"]]
