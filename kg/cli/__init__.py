@@ -87,7 +87,9 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
         if rdflib_store:
             open_store(store_dir, data).close()  # refresh first, so the files listed are current
             return load_graph(store_files(store_dir), bundled=False)
-        return open_store(store_dir, data)
+        graph = open_store(store_dir, data)
+        ctx.call_on_close(graph.close)  # releases the store's read lock when the command ends
+        return graph
     return load_graph(data, store="default" if rdflib_store else "oxigraph")
 
 
