@@ -24,6 +24,10 @@ class DataSyntaxError(KgError):
         super().__init__(f"{where}: syntax error: {detail}")
 
 
+class DataValueError(KgError):
+    """A value in the data that no total can be made from (not a finite number); `kg validate` finds it."""
+
+
 class QuerySyntaxError(KgError):
     """A SPARQL query does not parse; the message names line, column and the offending text."""
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Callable
@@ -105,10 +106,16 @@ def figure_from(node, value: str | None, kind_term: str | None, currency: str | 
     """The rule of :func:`read_figure`, over the ``str`` of the node's first schema:value, kg:figureKind,
     schema:currency, schema:unitCode, kg:rate and kg:derivedBy (or None) and its ``sources()``, so that
     every way of reading a graph makes the same figures."""
+    written = str(value)
     try:
-        value = Decimal(str(value))
+        value = Decimal(written)
     except (InvalidOperation, TypeError):
         return None
+    if not _finite(value):  # NaN, INF or a 401-digit number: totals would print "Infinity"
+        from kg.errors import DataValueError
+
+        raise DataValueError(f"a figure's schema:value {_clip(written)!r} is not a finite number that totals "
+                             "can be made from; `kg validate` shows where it is")
     kind = local_name(kind_term) if kind_term is not None else "Exact"
     if kind not in ("Exact", "Approximate", "UpperBound", "LowerBound", "OrderOfMagnitude"):
         kind = "Exact"
@@ -120,6 +127,19 @@ def figure_from(node, value: str | None, kind_term: str | None, currency: str | 
         text += _RATE_TEXT.get(local_name(rate), "/" + local_name(rate))
     return Figure(node, value, kind, currency, local_name(unit) if unit is not None else None,
                   local_name(rate) if rate is not None else None, text, sources(), derived)
+
+
+def _finite(value: Decimal) -> bool:
+    """Whether ``value`` is a number and stays one as a float (sums and bounds are floats).
+
+    >>> _finite(Decimal("350000000000.0")), _finite(Decimal("NaN")), _finite(Decimal("9" * 401))
+    (True, False, False)
+    """
+    return value.is_finite() and math.isfinite(float(value))
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else f"{text[:width - 12]}… ({len(text)} characters)"
 
 
 def _str(term) -> str | None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
+from decimal import Decimal
+
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from kg.graph import KG, PROJECT_ROOT, SHAPES_FILE, SH, parse_file
+from kg.graph import KG, PROJECT_ROOT, SCHEMA, SHAPES_FILE, SH, parse_file
 
 
 @dataclass(frozen=True, order=True)
@@ -35,13 +37,25 @@ def validate(graph: Graph, *, shapes_file: Path = SHAPES_FILE, base_dir: Path = 
 
 
 def shacl_violations(graph: Graph, shapes_file: Path = SHAPES_FILE) -> list[Violation]:
-    """Violations of the SHACL shapes, as readable records."""
+    """Violations of the SHACL shapes, as readable records.
+
+    A NaN value cannot be compared (pySHACL's range checks fail on it): it is reported here, and the
+    shapes check a copy of the graph without it.
+    """
     import pyshacl  # heavy (0.6 s): only validation needs it
 
+    not_numbers = [(s, p, o) for p in (SCHEMA.value, KG.line) for s, o in graph.subject_objects(p) if _is_nan(o)]
+    violations = [Violation(_name(graph, s), _short(graph, p), f"value {str(o)!r} is not a number (NaN)")
+                  for s, p, o in not_numbers]
+    checked = graph
+    if not_numbers:
+        checked = Graph()
+        for triple in graph:
+            if triple not in not_numbers:
+                checked.add(triple)
     shapes = parse_file(Graph(), shapes_file)
-    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=shapes, inference="none",
+    _conforms, report, _text = pyshacl.validate(checked, shacl_graph=shapes, inference="none",
                                                 advanced=False, allow_warnings=True)
-    violations = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(result, SH.focusNode)
         path = report.value(result, SH.resultPath)
@@ -52,6 +66,11 @@ def shacl_violations(graph: Graph, shapes_file: Path = SHAPES_FILE) -> list[Viol
             text += f" (found {_short(graph, value)})"
         violations.append(Violation(_name(graph, focus), _short(graph, path) if path is not None else "-", text))
     return violations
+
+
+def _is_nan(term) -> bool:
+    value = term.value if isinstance(term, Literal) else None
+    return isinstance(value, (Decimal, float)) and value != value  # NaN is the one value unequal to itself
 
 
 def quote_violations(graph: Graph, base_dir: Path = PROJECT_ROOT) -> list[Violation]:

@@ -89,7 +89,8 @@ class FlowReader:
             return []
         return [(kind, giver, taker, len(givers) * len(takers), givers + takers)
                 for kind, givers, takers in self._sides(plan) if kind in kinds
-                for giver in givers for taker in takers if pairs is None or (text(giver), text(taker)) in pairs]
+                for giver in givers for taker in takers if giver != taker  # paying oneself moves no money
+                and (pairs is None or (text(giver), text(taker)) in pairs)]
 
     def digraph(self, kinds=None) -> nx.DiGraph:
         """Who gives value to whom: party -> party for the money edges of ``kinds`` (default all), with
@@ -108,7 +109,7 @@ class FlowReader:
                 for kind, givers, takers in (((None, g, t) for _, g, t in plan.roles) if every_kind
                                              else self._sides(plan)):
                     if every_kind or kind in kinds:
-                        edges.extend((text(g), text(t)) for g in givers for t in takers)
+                        edges.extend((text(g), text(t)) for g in givers for t in takers if g != t)
             D = self._digraphs[kinds] = nx.DiGraph()
             D.add_nodes_from(parties)  # every party with a money flow: its plain value's text, in order met
             D.add_edges_from(edges)
