@@ -55,7 +55,7 @@ CASES = {
     "401-digit-amount": (deal("401-digit-amount", DIGITS_401), "beyond 10^24"),
     "nan-typed-decimal": (deal("nan-typed-decimal", '"NaN"^^xsd:decimal'), "not a number"),
     "inf-typed-decimal": (deal("inf-typed-decimal", '"INF"^^xsd:decimal'), "not a number"),
-    "text-typed-decimal": (deal("text-typed-decimal", '"twelve billion"^^xsd:decimal'), "not a number"),
+    "text-typed-decimal": (deal("text-typed-decimal", '"twelve billion"^^xsd:decimal'), "exactly one xsd:decimal"),
     "nan-double": (deal("nan-double", '"NaN"^^xsd:double'), "exactly one xsd:decimal"),
     "inf-double": (deal("inf-double", '"INF"^^xsd:double'), "exactly one xsd:decimal"),
     "amount-as-plain-text": (deal("amount-as-plain-text", '"12 billion"'), "exactly one xsd:decimal"),
