@@ -7,6 +7,7 @@ import click
 from kg.cli import main
 from kg.errors import UsageError
 
+
 @main.command("load")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
               help="Directory of the persistent store (created if new); same as `kg --store DIR load`.")
@@ -37,6 +38,7 @@ def load_command(ctx, store_dir, bundled, force, files):
                    f"in {info.seconds:.1f} s")
     else:
         click.echo(f"{info.directory} is up to date: {info.triples:,} triples from {len(info.files)} files")
+
 
 @main.command("synth")
 @click.option("--deals", type=click.IntRange(min=0), default=1000, show_default=True, help="Number of deals.")

@@ -220,7 +220,6 @@ def test_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 @pytest.mark.parametrize("command", [
     ["query", "SELECT * WHERE { ?s ?p ?o }"],
     ["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"],  # small: fails only when flushed at the end
-    ["show", "Nvidia"],
     ["export"],
     ["viz", "-o", "-"],
     ["synth", "--deals", "10"],

@@ -37,7 +37,7 @@ def data(tmp_path_factory):
     from kg.synth import write_synthetic
 
     files = {}
-    for name, deals, seed in (("small", 200, 1), ("large", 2500, 2), ("extra", 50, 3)):
+    for name, deals, seed in (("small", 200, 1), ("large", 1500, 2), ("extra", 50, 3)):
         files[name] = folder / f"{name}.ttl"
         with files[name].open("w", encoding="utf-8") as out:
             write_synthetic(out, deals, None, seed)
