@@ -574,6 +574,7 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
     key = _signing_key()
     if key is not None:
         manifest["signature"] = _signature(manifest, key)
+    swapping = None
     try:
         with _writing(directory):
             swapping = _StoreLock(directory, create=True)
@@ -581,14 +582,16 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
         with _writing(directory):
             if database.exists():
                 database.rename(old)
-            fresh.rename(database)
+            fresh.rename(database)  # killed between the two renames: _recover_database puts the old back
             tmp = directory / (MANIFEST_NAME + ".tmp")
             tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             os.replace(tmp, directory / MANIFEST_NAME)
-        swapping.close()
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
+    finally:
+        if swapping is not None:
+            swapping.close()
     shutil.rmtree(old, ignore_errors=True)
     return StoreInfo(directory, tuple(files), triples, True, time.perf_counter() - started)
 
@@ -597,8 +600,8 @@ def open_store(directory: str | Path, extra: Iterable[str | Path] = ()):
     """The persistent store in ``directory`` as an rdflib Graph on Oxigraph, refreshed if stale.
 
     ``extra`` files (``--data``) not yet in the store are added to it (and stay in it). The graph holds
-    the store's shared lock until it is garbage-collected or the process ends, so no rebuild can swap
-    the database under it.
+    the store's shared lock until it is closed (``graph.close()``), garbage-collected or the process
+    ends, so no rebuild can swap the database under it.
     """
     import pyoxigraph as ox
 
