@@ -15,7 +15,7 @@ from typing import Iterable
 from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 
-from kg.errors import DataSyntaxError, InputFileError, UsageError
+from kg.errors import DataSyntaxError, UsageError
 
 KG = Namespace("https://w3id.org/aimoney/ontology#")
 KGD = Namespace("https://w3id.org/aimoney/id/")
@@ -70,16 +70,29 @@ def new_graph(store: str = "default") -> Graph:
 
 def parse_file(graph: Graph, path: str | Path) -> Graph:
     """Parse one RDF file into ``graph``; raise a one-line error naming the file (and line, column)."""
+    from kg import rdf_guard
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
+    rdf_guard.input_size(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UsageError(f"{path}: unknown RDF file type {path.suffix!r} (use .ttl, .nt, .jsonld, .rdf, .trig)")
+    # Read once, check, and hand rdflib the checked bytes (never the path: it would resolve
+    # contexts and entities itself). The base IRI stays the file's, as when rdflib opens it.
+    data = rdf_guard.read_input(path)
+    if fmt == "json-ld":
+        rdf_guard.check_jsonld(data, path)
+    elif fmt == "xml":
+        rdf_guard.check_rdfxml(data, path)
+    else:
+        rdf_guard.check_turtle_depth(data, path)
     try:
-        graph.parse(path, format=fmt)
+        rdf_guard.with_deep_stack(graph.parse, data=data, format=fmt, publicID=path.resolve().as_uri())
     except UnicodeDecodeError as exc:
         raise DataSyntaxError(path, None, None, f"not UTF-8 text ({exc.reason})") from exc
+    except RecursionError as exc:
+        raise rdf_guard.UnsafeInputError(f"{path}: nested too deep for rdflib's parser "
+                                         "(lower the nesting, or raise KG_MAX_DEPTH)") from exc
     except Exception as exc:  # rdflib's parsers raise many unrelated types; each becomes one line.
         raise _syntax_error(path, exc) from exc
     return graph

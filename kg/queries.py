@@ -27,10 +27,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef, Variable
+from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from kg.errors import (InputFileError, KgError, QuerySyntaxError, QueryTimeout, UnknownEntityError,
@@ -104,12 +105,44 @@ def find_query(spec: str, directory: Path = QUERIES_DIR) -> StoredQuery:
     if path.suffix in (".rq", ".sparql") or "/" in spec or path.exists():
         if not path.is_file():
             raise InputFileError(f"{spec}: no such query file")
-        try:
-            return parse_header(path.stem, path.read_text(encoding="utf-8"), path)
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{spec}: not UTF-8 text") from exc
+        return parse_header(path.stem, read_query_text(path, spec), path)
     names = ", ".join(q.name for q in stored_queries(directory))
     raise UnknownQueryError(f"no stored query named {spec!r}; stored queries: {names}")
+
+
+def read_query_text(source, name: str) -> str:
+    """SPARQL text from a file path or a binary stream (standard input), within ``KG_MAX_QUERY_SIZE``.
+
+    Binary input is refused without echoing it back.
+    """
+    from kg.limits import check, format_size, limit
+
+    budget = limit("max_query_size")
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                raw = handle.read() if budget is None else handle.read(budget + 1)
+        else:
+            raw = source.read() if budget is None else source.read(budget + 1)
+    except OSError as exc:
+        raise InputFileError(f"{name}: cannot read ({exc.strerror})") from None
+    if budget is not None:
+        check("max_query_size", len(raw), f"{name}: the query is over {format_size(budget)}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{name}: not UTF-8 text (byte {exc.start:,} of {len(raw):,}); is it binary data?") from None
+    if "\x00" in text:
+        raise InputFileError(f"{name}: contains NUL bytes; is it binary data?")
+    return text
+
+
+def _iri(text: str) -> URIRef:
+    """``text`` as an IRI, refusing characters that could end the IRI inside the query text."""
+    bad = re.search(r'[\x00-\x20<>"{}|^`\\]', text)
+    if bad:
+        raise UsageError(f"--param: {text[:60]!r} is not a valid IRI (it contains {bad.group()!r})")
+    return URIRef(text)
 
 
 def bind_value(graph: Graph, text: str) -> Node:
@@ -123,17 +156,16 @@ def bind_value(graph: Graph, text: str) -> Node:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return Literal(text[1:-1])
     if text.startswith("<") and text.endswith(">"):
-        return URIRef(text[1:-1])
+        return _iri(text[1:-1])
     prefix, sep, rest = text.partition(":")
     if sep and prefix in PREFIXES and " " not in rest:
-        return URIRef(str(PREFIXES[prefix]) + rest)
+        return _iri(str(PREFIXES[prefix]) + rest)
+    # Numbers in canonical form, as the engine stores them; past a thousand digits (Python refuses
+    # int() of more than 4,300) the digits are kept as written, a valid literal all the same.
     if re.fullmatch(r"[+-]?\d+", text):
-        return Literal(int(text))
-    try:
-        if re.fullmatch(r"[+-]?\d*\.\d+", text):
-            return Literal(Decimal(text))
-    except InvalidOperation:
-        pass
+        return Literal(int(text)) if len(text) <= 1000 else Literal(text, datatype=XSD.integer)
+    if re.fullmatch(r"[+-]?\d*\.\d+", text):
+        return Literal(Decimal(text)) if len(text) <= 1000 else Literal(text, datatype=XSD.decimal)
     try:
         return resolve_entity(graph, text)
     except UnknownEntityError:
@@ -194,8 +226,18 @@ class QueryOutcome:
     graph: Graph | None = None
 
 
-def run_query(graph: Graph, text: str, timeout: float | None = None) -> QueryOutcome:
-    """Run SPARQL ``text`` (with prologue) on ``graph``; raise QuerySyntaxError or QueryTimeout."""
+def run_query(graph: Graph, text: str, timeout: float | None = None, *,
+              allow_service: bool = False) -> QueryOutcome:
+    """Run SPARQL ``text`` (with prologue) on ``graph``; raise QuerySyntaxError or QueryTimeout.
+
+    The text passes ``kg.sparql_guard.check_query`` first (no SERVICE unless ``allow_service``, no
+    FROM, no updates, within the budgets).
+    """
+    from kg.sparql_guard import check_query
+
+    check_query(text, allow_service=allow_service)
+    if timeout is not None and not (0 < timeout < float("inf")):  # also refuses NaN
+        raise UsageError(f"--timeout must be a number of seconds above 0, not {timeout!r}")
     box: dict = {}
 
     def work():
@@ -225,8 +267,6 @@ def run_query(graph: Graph, text: str, timeout: float | None = None) -> QueryOut
     if timeout is None:
         work()
     else:
-        if timeout <= 0:
-            raise UsageError("--timeout must be more than 0 seconds")
         # A daemon thread: if the engine runs over, the caller reports it and the process may exit.
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
@@ -330,6 +370,12 @@ def _tsv_term(term) -> str:
 
 def _display(term, graph: Graph | None) -> str:
     """A cell as a person reads it: prefixed names, plain literal text, @zh/@en dropped."""
+    from kg.terminal import printable
+
+    return printable(_plain(term, graph))
+
+
+def _plain(term, graph: Graph | None) -> str:
     if term is None:
         return ""
     if isinstance(term, URIRef):

@@ -262,17 +262,22 @@ def _load_file(ox_store, path: Path, *, bulk: bool) -> None:
     from kg.errors import DataSyntaxError
     from kg.graph import parse_file
 
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
+    from kg import rdf_guard
+
+    rdf_guard.input_size(path)
     fmt = _ox_format(path)
     if fmt is None:
         from rdflib import Graph
 
         ox_store.extend(list(_to_ox_quads(parse_file(Graph(), path))))
         return
+    source = {"path": str(path)}
+    if fmt == ox.RdfFormat.RDF_XML:  # read and checked here, so the parser gets the checked bytes
+        source = {"input": rdf_guard.read_input(path)}
+        rdf_guard.check_rdfxml(source["input"], path)
     load = ox_store.bulk_load if bulk else ox_store.load
     try:
-        load(path=str(path), format=fmt, base_iri=path.resolve().as_uri(), to_graph=ox.DefaultGraph())
+        load(**source, format=fmt, base_iri=path.resolve().as_uri(), to_graph=ox.DefaultGraph())
     except SyntaxError as exc:
         raise DataSyntaxError(path, exc.lineno, exc.offset, exc.msg) from exc
     except (OSError, ValueError) as exc:

@@ -15,11 +15,54 @@ import click
 from kg.errors import KgError
 
 
+def error_line(message: str) -> None:
+    """Print ``kg: error: MESSAGE`` on stderr as one line, control characters escaped (kg.terminal)."""
+    from kg.terminal import printable
+
+    click.echo(f"kg: error: {printable(str(message), keep_newlines=False)}", err=True)
+
+
 class KgGroup(click.Group):
-    """A click group that reports ``KgError`` as one clean line, unless ``--debug`` is given."""
+    """A click group that reports ``KgError`` and click's usage errors as one clean line (exit 2),
+    unless ``--debug`` is given (then the traceback, with the same exit code).
+
+    A watchdog (kg.limits) runs through every command: a memory budget, and ``kg query --timeout``.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        # rdflib logs a traceback when a literal's value cannot be computed (a 5,000-digit integer);
+        # the literal stays usable as written, so that is no error for kg's user.
+        import logging
+        logging.getLogger("rdflib.term").setLevel(logging.ERROR)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:  # usage errors: missing argument, bad option or value
+            if "--debug" in argv:
+                import traceback
+                traceback.print_exc()
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (try '{exc.ctx.command_path} --help')"
+            error_line(exc.format_message().rstrip(".") + hint)
+            sys.exit(exc.exit_code)
+        except KgError as exc:  # re-raised under --debug: the traceback, then the usual exit code
+            import traceback
+            traceback.print_exc()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
+        from kg.limits import Watchdog
+
+        ctx.ensure_object(dict)
+        watchdog = None
         try:
+            watchdog = ctx.obj.setdefault("watchdog", Watchdog()).start()
             try:
                 result = super().invoke(ctx)
                 sys.stdout.flush()  # `kg … > /dev/full` fails here, as one line, not at exit
@@ -33,11 +76,14 @@ class KgGroup(click.Group):
         except KgError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"kg: error: {exc}", err=True)
+            error_line(str(exc))
             ctx.exit(exc.exit_code)
         except (BrokenPipeError, KeyboardInterrupt):  # `kg ... | head`, Ctrl-C: quiet exit
             sys.stderr.close()
             ctx.exit(130)
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
 
 
 @click.group(cls=KgGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,6 +128,8 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
 
     obj = ctx.find_root().obj or {}
     data, store_dir = obj.get("data", []), obj.get("store_dir")
+    if "watchdog" in obj:  # memory in proportion to the data given (kg.limits.memory_limit)
+        obj["watchdog"].allow_input(_input_bytes(data, store_dir))
     if store_dir:
         from kg.store import open_store, store_files
         if rdflib_store:
@@ -91,6 +139,33 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
         ctx.call_on_close(graph.close)  # releases the store's read lock when the command ends
         return graph
     return load_graph(data, store="default" if rdflib_store else "oxigraph")
+
+
+def _input_bytes(data, store_dir) -> int:
+    import os
+
+    paths = list(data)
+    if store_dir:
+        from kg.store import read_manifest
+        try:
+            paths += [entry["path"] for entry in (read_manifest(store_dir) or {}).get("files", [])]
+        except (KgError, TypeError, KeyError):
+            pass  # reported when the store is opened
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except (OSError, TypeError, ValueError):
+            pass
+    return total
+
+
+def watchdog(ctx: click.Context):
+    """The running command's kg.limits.Watchdog (one that does nothing outside ``kg``'s group)."""
+    from kg.limits import Watchdog
+
+    obj = ctx.find_root().obj or {}
+    return obj.get("watchdog") or Watchdog()
 
 
 # Importing the command modules registers their commands on `main`; they import only click and light

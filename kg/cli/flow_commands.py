@@ -13,6 +13,7 @@ import click
 
 from kg.cli import data_option, main, open_graph
 from kg.errors import NoResultsError
+from kg.terminal import printable
 
 #: The flow kinds (a copy of ``kg.flows.FLOW_KINDS``, kept here so `kg --help` does not import networkx).
 FLOW_KINDS = ("investment", "purchase", "contract", "equity", "in-kind")
@@ -144,7 +145,7 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
         for hop in path["hops"]:
             lines.extend(_hop_lines(hop, width))
     lines.extend(_open_conditions_note([e for p in paths for h in p["hops"] for e in h["edges"]]))
-    click.echo("\n".join(lines))
+    click.echo(printable("\n".join(lines)))
 
 
 def _open_conditions_note(edges) -> list[str]:
@@ -244,7 +245,7 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
             lines.extend(_hop_lines(hop, width))
         lines.append(f"   {_gross_text(cycle)}; {_net_text(cycle)}")
     lines.extend(_open_conditions_note([e for c in found for h in c["hops"] for e in h["edges"]]))
-    click.echo("\n".join(lines))
+    click.echo(printable("\n".join(lines)))
 
 
 def _conditions_table(rdf) -> str:
@@ -370,7 +371,7 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
         if fmt == "json":
             _json(list_conditions(rdf))
         else:
-            click.echo(_conditions_table(rdf))
+            click.echo(printable(_conditions_table(rdf)))
         return
     rdf, G = _flow_graph(ctx, assume)
     node = resolve_node(rdf, G, entity) if entity else None
@@ -382,4 +383,4 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
     if fmt == "json":
         _json({"assumptions": G.graph.get("assumptions", {}), "parties": records})
         return
-    click.echo(_entity_report(G, records[0], bool(kinds)) if node else _totals_table(G, records))
+    click.echo(printable(_entity_report(G, records[0], bool(kinds)) if node else _totals_table(G, records)))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 
 import click
 
 from kg.cli import data_option, main, open_graph
 from kg.errors import UsageError
+from kg.terminal import printable
 
 GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt", "jsonld": "json-ld", "json-ld": "json-ld"}
 
@@ -21,11 +23,14 @@ GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "n
               help="Bind ?NAME to VALUE: an entity's name or alias (English or Chinese), a prefixed name, an <IRI>, "
                    "a number or a \"quoted string\". Repeatable.")
 @click.option("--limit", type=int, default=None, help="Return at most N rows.")
-@click.option("--timeout", type=float, default=None, metavar="SECONDS",
-              help="Stop the query after SECONDS (exit code 3).")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v),
+              help="Stop after SECONDS, loading included (exit code 3).")
+@click.option("--allow-service", is_flag=True,
+              help="Let SERVICE send (parts of) the query to other servers. A risk: the query, and "
+                   "anything bound in it, goes to the servers it names, and their answers are trusted.")
 @data_option
 @click.pass_context
-def query(ctx, query, fmt, params, limit, timeout):
+def query(ctx, query, fmt, params, limit, timeout, allow_service):
     """Run a SPARQL query: a stored query's NAME (see `kg queries`), a path to a .rq file, SPARQL text,
     or - to read it from standard input. The prefixes kg:, kgd:, schema:, org:, prov:, rdfs:, xsd: ... are
     predeclared.
@@ -38,10 +43,13 @@ def query(ctx, query, fmt, params, limit, timeout):
       kg query money-into --param company=Anthropic --format csv
       kg query 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }'
     """
-    from kg.queries import find_query, format_select, prepare_query, run_query
+    from kg.cli import watchdog
+    from kg.queries import find_query, format_select, prepare_query, read_query_text, run_query
 
+    started = time.monotonic()
+    watchdog(ctx).set_timeout(timeout, "query")  # the whole command: reading --data and the store included
     if query == "-":
-        query = sys.stdin.read()
+        query = read_query_text(sys.stdin.buffer, "standard input")
     values = {}
     for item in params:
         name, sep, value = item.partition("=")
@@ -51,14 +59,17 @@ def query(ctx, query, fmt, params, limit, timeout):
     stored = find_query(query)
     graph = open_graph(ctx)
     text = prepare_query(graph, stored, values, limit)
-    outcome = run_query(graph, text, timeout)
+    remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 0.001)
+    outcome = run_query(graph, text, remaining, allow_service=allow_service)
+    watchdog(ctx).set_timeout(None)  # the answer is complete: write it whole
     if outcome.kind == "SELECT":
         fmt = fmt or "table"
         if fmt not in ("table", "csv", "tsv", "json", "md"):
             raise UsageError(f"--format {fmt}: a SELECT query gives table, csv, tsv, json or md")
         rows = outcome.rows[:limit] if limit is not None else outcome.rows
         outcome.rows = rows
-        click.echo(format_select(outcome, fmt, graph), nl=False)
+        answer = format_select(outcome, fmt, graph)
+        click.echo(printable(answer) if fmt in ("table", "md") else answer, nl=False)
     elif outcome.kind == "ASK":
         if fmt not in (None, "table", "text"):
             raise UsageError(f"--format {fmt}: an ASK query prints true or false")
@@ -69,6 +80,13 @@ def query(ctx, query, fmt, params, limit, timeout):
         if serializer is None:
             raise UsageError(f"--format {fmt}: a {outcome.kind} query gives turtle, nt or jsonld")
         click.echo(outcome.graph.serialize(format=serializer), nl=False)
+
+
+def _seconds(value):
+    """--timeout: a finite number of seconds above 0 (click's float takes inf and nan)."""
+    if value is not None and not (0 < value < float("inf")):
+        raise click.BadParameter(f"{value!r} is not a number of seconds above 0", param_hint="'--timeout'")
+    return value
 
 
 @main.command()
@@ -114,7 +132,7 @@ def show(ctx, entity, fmt):
 
         click.echo(json.dumps(_view_as_dict(view), ensure_ascii=False, indent=1))
     else:
-        click.echo(_view_as_text(view))
+        click.echo(printable(_view_as_text(view)))
 
 
 def _sources_text(sources, indent="      ") -> list[str]:
@@ -259,6 +277,6 @@ def stats(ctx, fmt):
     for section in ("entities", "deals", "figures", "facts"):
         click.echo(f"{section}: {sum(result[section].values()):,}")
         for name, count in result[section].items():
-            click.echo(f"  {name}: {count:,}")
+            click.echo(printable(f"  {name}: {count:,}"))
     click.echo(f"sources: {result['sources']['spans']:,} quoted spans in {result['sources']['documents']} "
                f"document(s), from {result['sources']['lines']} distinct lines")

@@ -18,12 +18,13 @@ def validate(ctx):
     a file that does not parse exits 2 with its file, line and column.
     """
     from kg.cli import open_graph
+    from kg.terminal import printable
     from kg.validation import validate as run_validation
 
     graph = open_graph(ctx, rdflib_store=True)
     violations = run_validation(graph)
     for violation in violations:
-        click.echo(str(violation))
+        click.echo(printable(str(violation), keep_newlines=False))
     if violations:
         click.echo(f"{len(violations)} violation{'s' if len(violations) != 1 else ''}", err=True)
         ctx.exit(1)
