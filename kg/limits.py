@@ -51,7 +51,7 @@ BUDGETS: dict[str, Budget] = {
     "max_query_size": Budget("KG_MAX_QUERY_SIZE", 1 << 20, True),      # SPARQL text
     "max_depth": Budget("KG_MAX_DEPTH", 128),                          # nesting, in queries and data
     "max_triple_patterns": Budget("KG_MAX_TRIPLE_PATTERNS", 100),      # in one query
-    "max_memory": Budget("KG_MAX_MEMORY", 2 << 30, True),              # process, see memory_limit()
+    "max_memory": Budget("KG_MAX_MEMORY", 3 << 29, True),              # 1.5 GiB: process, see memory_limit()
 }
 
 
@@ -96,13 +96,13 @@ def check(name: str, amount: int, what: str) -> None:
 
 
 def memory_limit(input_bytes: int = 0) -> int | None:
-    """The process's memory budget: ``KG_MAX_MEMORY`` (2 GiB), or 40 times the data given when larger.
+    """The process's memory budget: ``KG_MAX_MEMORY`` (1.5 GiB), or 40 times the data given when larger.
 
     Legitimate large data needs memory in proportion (100,000 synthetic deals, a 66 MB file, peak at
     1.85 GB in ``kg viz``); hostile input (entity expansion, a cross product of every triple) needs
     it out of proportion, and is stopped.
 
-    >>> memory_limit(0) == 2 << 30, memory_limit(100 << 20) == 4000 << 20
+    >>> memory_limit(0) == 3 << 29, memory_limit(100 << 20) == 4000 << 20
     (True, True)
     """
     base = limit("max_memory")

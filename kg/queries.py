@@ -38,7 +38,9 @@ from kg.errors import (InputFileError, KgError, QuerySyntaxError, QueryTimeout, 
                        UnknownQueryError, UsageError)
 from kg.graph import PREFIXES, QUERIES_DIR, sparql_prologue
 
-_QUERY_FORMS = re.compile(r"^\s*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE | re.MULTILINE)
+# Query forms, and update forms too: typed-in updates are SPARQL text, refused as such (kg.sparql_guard).
+_QUERY_FORMS = re.compile(r"^\s*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE"
+                          r"|INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", re.IGNORECASE | re.MULTILINE)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 

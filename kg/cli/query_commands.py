@@ -45,6 +45,7 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
     """
     from kg.cli import watchdog
     from kg.queries import find_query, format_select, prepare_query, read_query_text, run_query
+    from kg.sparql_guard import check_query
 
     started = time.monotonic()
     watchdog(ctx).set_timeout(timeout, "query")  # the whole command: reading --data and the store included
@@ -57,6 +58,7 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
             raise UsageError(f"--param {item!r}: write NAME=VALUE")
         values[name.strip().lstrip("?$")] = value
     stored = find_query(query)
+    check_query(stored.text, allow_service=allow_service)  # refuse before loading; again once bound
     graph = open_graph(ctx)
     text = prepare_query(graph, stored, values, limit)
     remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 0.001)
