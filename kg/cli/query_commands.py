@@ -71,7 +71,12 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
         rows = outcome.rows[:limit] if limit is not None else outcome.rows
         outcome.rows = rows
         answer = format_select(outcome, fmt, graph)
-        click.echo(printable(answer) if fmt in ("table", "md") else answer, nl=False)
+        # Text for people is escaped; data formats keep every character (color=True: click would
+        # otherwise strip ANSI sequences from piped output, silently changing the data).
+        if fmt in ("table", "md"):
+            click.echo(printable(answer), nl=False)
+        else:
+            click.echo(answer, nl=False, color=True)
     elif outcome.kind == "ASK":
         if fmt not in (None, "table", "text"):
             raise UsageError(f"--format {fmt}: an ASK query prints true or false")
@@ -81,7 +86,7 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
         serializer = GRAPH_FORMATS.get(fmt or "turtle")
         if serializer is None:
             raise UsageError(f"--format {fmt}: a {outcome.kind} query gives turtle, nt or jsonld")
-        click.echo(outcome.graph.serialize(format=serializer), nl=False)
+        click.echo(outcome.graph.serialize(format=serializer), nl=False, color=True)
 
 
 def _seconds(value):
