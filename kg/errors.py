@@ -19,6 +19,9 @@ class DataSyntaxError(KgError):
     """A data file is not valid RDF; the message names file, line and column."""
 
     def __init__(self, path, line, column, detail):
+        from kg.terminal import printable
+
+        detail = printable(str(detail), keep_newlines=False)  # parsers quote the offending character
         self.path, self.line, self.column, self.detail = str(path), line, column, detail
         where = f"{self.path}:{line}:{column}" if line else self.path
         super().__init__(f"{where}: syntax error: {detail}")
