@@ -32,6 +32,8 @@ def load_command(ctx, store_dir, bundled, force, files):
     store_dir = store_dir or obj.get("store_dir")
     if not store_dir:
         raise UsageError("kg load needs --store DIR (where to keep the store)")
+    from kg.cli import _input_bytes, watchdog
+    watchdog(ctx).allow_input(_input_bytes(list(obj.get("data", [])) + list(files), None))  # memory ∝ data
     info = load_store(store_dir, list(obj.get("data", [])) + list(files), bundled=bundled, force=force)
     if info.rebuilt:
         click.echo(f"loaded {info.triples:,} triples from {len(info.files)} files into {info.directory} "

@@ -167,3 +167,17 @@ def test_fifo_as_data_file_does_not_block(run_kg, expect_clean_error, tmp_path):
     fifo = tmp_path / "pipe.ttl"
     os.mkfifo(fifo)
     expect_clean_error(run_kg(["--data", fifo, "stats"], timeout=SILENT), 2, mentions=["not a regular file"])
+
+
+def test_owl_imports_and_base_are_never_followed(run_kg, expect_answer, listener, sentinel, tmp_path):
+    data = write(tmp_path, "imports.ttl", f"""@base <{listener.url}/base/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+<> owl:imports <{listener.url}/ontology.ttl> , <{sentinel.path.as_uri()}> .
+<thing> <{listener.url}/p> "local" .
+""")
+    for command in (["validate"], ["query", f"SELECT ?o WHERE {{ <{listener.url}/base/thing> ?p ?o }}", "--format", "csv"]):
+        run = run_kg(["--data", data, *command], timeout=SILENT)
+        out = expect_answer(run, 0)
+        assert sentinel.token not in out + run.stderr
+    assert out.splitlines() == ["o", "local"]
+    assert listener.connections == []
