@@ -135,7 +135,7 @@ class Watchdog:
     """
 
     EXIT_CODE = 3
-    INTERVAL = 0.05
+    INTERVAL = 0.25  # seconds; polling wakes a thread that needs the GIL, so not too often
 
     def __init__(self) -> None:
         self.deadline: float | None = None
