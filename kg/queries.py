@@ -188,6 +188,8 @@ def prepare_query(graph: Graph, query: StoredQuery, values: dict[str, str] | Non
         elif param.default is not None:
             bindings[param.name] = bind_value(graph, param.default)
     for name, text in values.items():
+        if not re.fullmatch(r"\w+", name):
+            raise UsageError(f"--param {name[:40]!r}: a parameter name is letters, digits and _")
         if not re.search(rf"[?$]{re.escape(name)}\b", query.text):
             known = ", ".join(sorted(declared)) or "none"
             raise UsageError(f"--param {name}: the query has no variable ?{name} (declared parameters: {known})")

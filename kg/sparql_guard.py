@@ -5,8 +5,9 @@ with one line saying why, when it would
 
 * reach out: ``SERVICE`` (Oxigraph and rdflib both send the query to that URL) unless the caller
   allows it explicitly (``kg query --allow-service``);
-* read graphs named by IRI: ``FROM`` / ``FROM NAMED`` (rdflib's engine fetches them; Oxigraph would
-  silently answer from an empty graph, since kg keeps its data in the default graph);
+* read graphs named by IRI: ``FROM`` / ``FROM NAMED`` (rdflib's engine, on a Dataset, loads them from
+  the URL or file; Oxigraph would silently answer from an empty graph, as kg keeps its data in the
+  default graph);
 * change data: updates (``INSERT``, ``DELETE``, ``LOAD``, ``CLEAR``, ``DROP``, ``CREATE``, ``ADD``,
   ``MOVE``, ``COPY``);
 * exceed a budget (kg.limits): text size, nesting depth, triple patterns. Oxigraph's parser

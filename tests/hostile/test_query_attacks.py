@@ -188,3 +188,8 @@ def test_nul_bytes_in_a_query_file_are_refused(run_kg, expect_clean_error, tmp_p
 def test_device_as_query_file_is_not_read_forever(run_kg, expect_clean_error):
     run = run_kg(["query", "/dev/zero"], timeout=SILENT)
     expect_clean_error(run, 2)
+
+
+def test_param_name_cannot_carry_syntax(run_kg, expect_clean_error):
+    run = run_kg(["query", "SELECT ?s ?p WHERE { ?s ?p ?o } LIMIT 1", "--param", "s ?p=1"], timeout=SILENT)
+    expect_clean_error(run, 2, mentions=["--param", "parameter name"])
