@@ -142,21 +142,24 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
 
 
 def _input_bytes(data, store_dir) -> int:
+    """Bytes of the data a command works on: the ``--data`` files and the store's own database
+    (its size on disk, not the manifest's list: a planted manifest entry is never looked at)."""
     import os
 
-    paths = list(data)
-    if store_dir:
-        from kg.store import read_manifest
-        try:
-            paths += [entry["path"] for entry in (read_manifest(store_dir) or {}).get("files", [])]
-        except (KgError, TypeError, KeyError):
-            pass  # reported when the store is opened
     total = 0
-    for path in paths:
+    for path in data:
         try:
             total += os.stat(path).st_size
         except (OSError, TypeError, ValueError):
-            pass
+            pass  # reported when the file is read
+    if store_dir:
+        from kg.store import DATABASE_NAME
+        for folder, _dirs, names in os.walk(os.path.join(store_dir, DATABASE_NAME)):
+            for name in names:
+                try:
+                    total += os.stat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass
     return total
 
 
