@@ -144,7 +144,8 @@ async def sparql_endpoint(request: Request) -> Response:
         answer = await request.app.state.pool.run(
             "sparql", text=text, accept=request.headers.get("accept"),
             default_graphs=defaults if defaults or named else None,
-            named_graphs=named if defaults or named else None, max_rows=settings.max_rows)
+            named_graphs=named if defaults or named else None, max_rows=settings.max_rows,
+            base_iri=str(request.url.replace(query="", fragment="")))
     except (JobError, PoolError) as exc:
         return text_error(str(exc), exc.status, error_headers(exc))
     headers = {"X-KG-Rows": str(answer["rows"]), "Vary": "Accept"}

@@ -74,8 +74,11 @@ def status_of(exc: KgError) -> int:
 
 
 def sparql(graph, text: str, accept: str | None = None, default_graphs=None, named_graphs=None,
-           max_rows: int = 10_000) -> dict:
-    """A SPARQL protocol request: the answer as bytes in the negotiated format, capped at ``max_rows``."""
+           max_rows: int = 10_000, base_iri: str | None = None) -> dict:
+    """A SPARQL protocol request: the answer as bytes in the negotiated format, capped at ``max_rows``.
+
+    Relative IRIs in the query resolve against ``base_iri`` (the endpoint's URL, as the protocol allows).
+    """
     import pyoxigraph as ox
 
     from kg.graph import sparql_prologue
@@ -92,7 +95,7 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     except ValueError as exc:
         raise QuerySyntaxError(f"invalid graph IRI in default-graph-uri or named-graph-uri: {exc}") from exc
     try:
-        answer = graph.store._inner.query(full, **dataset)
+        answer = graph.store._inner.query(full, base_iri=base_iri, **dataset)
         truncated = False
         if isinstance(answer, ox.QuerySolutions):
             names = [v.value for v in answer.variables]
