@@ -65,20 +65,15 @@ def sparql_post(base: str, query: str, accept: str = "application/sparql-results
                    headers={"Content-Type": "application/sparql-query", "Accept": accept})
 
 
-def wait_healthy(base: str, seconds: float = 30) -> None:
-    """Until both workers answer again (after a test killed some)."""
+def wait_healthy(base: str, seconds: float = 60) -> None:
+    """Until every worker is alive and idle again (after a test killed some)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        answers = []
-        threads = [threading.Thread(target=lambda: answers.append(sparql_get(base, "ASK {}")[0])) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if answers == [200, 200]:
+        status = json.loads(request(base, "/api/status")[2])
+        if status["idle"] == status["workers"] and status["waiting"] == 0:
             return
-        time.sleep(0.3)
-    raise AssertionError("the server did not recover")
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not recover: {status}")
 
 
 def cli_json(*args: str):
@@ -353,6 +348,8 @@ def test_too_many_queries_at_once_are_refused_then_the_server_recovers(server):
         t.join()
     assert sorted(s for s, _ in answers) == [503, 503, 503, 503]
     wait_healthy(server)
+    status = json.loads(request(server, "/api/status")[2])
+    assert status["killed"] >= 3 and status["alive"] == 2  # the busy ones were killed and replaced
 
 
 def test_host_header_allowlist_on_loopback(server):

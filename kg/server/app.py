@@ -246,6 +246,11 @@ def api_options(request: Request, *names: str) -> dict:
     return options
 
 
+async def api_status(request: Request) -> Response:
+    """``/api/status``: the worker pool (for monitoring): workers idle, requests waiting, workers killed."""
+    return JSONResponse(request.app.state.pool.status())
+
+
 async def api_entity(request: Request) -> Response:
     return await api_run(request, "entity", name=request.path_params["name"])
 
@@ -454,6 +459,7 @@ def create_app(settings: Settings, pool: WorkerPool | None = None) -> Starlette:
         Route("/trace", pages.trace),
         Route("/cycles", pages.cycles),
         Route("/web", pages.web),
+        Route("/api/status", api_status),
         Route("/api/entity/{name:path}", api_entity),
         Route("/api/trace", api_trace),
         Route("/api/cycles", api_cycles),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,8 +65,8 @@ class WorkerPool:
         self._workers: set = set()
         self._closing = False
         self._restarts: set = set()
-        # Threads that wait on worker pipes: one per busy or starting worker at most.
-        self._threads = ThreadPoolExecutor(max_workers=2 * size + 2, thread_name_prefix="kg-pool")
+        # Threads that wait for starting workers to say they are ready.
+        self._threads = ThreadPoolExecutor(max_workers=size + 2, thread_name_prefix="kg-pool")
         self.killed = 0
 
     async def start(self) -> None:
@@ -139,10 +140,11 @@ class WorkerPool:
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
 
-    @property
-    def waiting(self) -> int:
-        """Requests waiting for a worker now."""
-        return self._waiting
+    def status(self) -> dict:
+        """How the pool is doing: workers idle and in all, requests waiting, workers killed so far."""
+        return {"workers": self.size, "alive": len(self._workers),
+                "idle": self._idle.qsize() if self._idle is not None else 0,
+                "waiting": self._waiting, "killed": self.killed, "time_limit_seconds": self.timeout}
 
     async def run(self, job: str, timeout: float | None = None, **arguments):
         """Run ``job`` in a worker; its value, or JobError / PoolError (timeout, busy, crashed)."""
@@ -162,7 +164,7 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         try:
             worker.conn.send((job, arguments))
-            answer = await asyncio.wait_for(loop.run_in_executor(self._threads, _receive, worker.conn, None), limit)
+            answer = await asyncio.wait_for(_answer(loop, worker.conn), limit)
         except asyncio.TimeoutError:
             self._replace(worker)
             raise PoolError(f"query stopped: it ran over the {limit:g} s time limit", 503) from None
@@ -185,6 +187,22 @@ class WorkerPool:
         for worker in list(self._workers):
             self._kill(worker)
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+async def _answer(loop, conn):
+    """The worker's next message: wait (without a thread) until its pipe is readable, then read it.
+
+    The worker writes its whole answer at once when it is done, so the read does not wait on work.
+    """
+    readable = loop.create_future()
+    fd = conn.fileno()
+    loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+    try:
+        await readable
+    finally:
+        loop.remove_reader(fd)
+    os.set_blocking(fd, True)  # uvloop's add_reader makes it non-blocking; a long answer is read in parts
+    return conn.recv()
 
 
 def _receive(conn, timeout):

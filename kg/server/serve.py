@@ -26,7 +26,9 @@ def run(*, host: str, port: int, **options) -> None:
     from kg.server.app import Settings, create_app, start
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so (else Nagle
+    # and delayed ACKs add 40 ms to every answer).
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -58,7 +60,12 @@ def run(*, host: str, port: int, **options) -> None:
             await app.state.pool.close()
 
     try:
-        asyncio.run(serve())
+        try:
+            import uvloop  # uvicorn's own choice of loop when it is installed; asyncio's otherwise
+        except ImportError:
+            asyncio.run(serve())
+        else:
+            uvloop.run(serve())
     except KeyboardInterrupt:
         pass
     finally:
