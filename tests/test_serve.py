@@ -498,3 +498,43 @@ def test_hostile_labels_are_escaped_in_every_page(hostile_server):
             assert raw not in page, (path, raw)
     _, _, page = request(hostile_server, "/entity/EvilCorp")
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_stop_the_server_and_its_workers(stop):
+    import signal
+    import subprocess
+    import sys
+
+    from kg.server.process import free_port, wait_until_answering
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 60, process)
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+        process.send_signal(getattr(signal, stop))
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert f"http://127.0.0.1:{port}/" in out
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "Z" not in (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0])]

@@ -57,7 +57,6 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
         open_store(store_dir, data).close()
         source = {"store": os.path.abspath(store_dir)}
     else:
-        from kg.graph import bundled_files  # noqa: F401 - checks early that the files exist
         for path in data:
             if not os.path.isfile(path):
                 from kg.errors import InputFileError
