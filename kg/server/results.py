@@ -130,12 +130,34 @@ def _csv_value(term) -> str:
     return str(term)
 
 
+def _json_rows(names: list[str], rows: list[tuple]) -> str:
+    """The bindings array of SPARQL Results JSON, each distinct term written once (terms recur a lot)."""
+    written: dict = {}
+    keys = [json.dumps(n, ensure_ascii=False) + ": " for n in names]
+    out = []
+    for row in rows:
+        cells = []
+        for key, term in zip(keys, row):
+            if term is None:
+                continue
+            text = written.get(term)
+            if text is None:
+                text = written[term] = json.dumps(_json_term(term), ensure_ascii=False)
+            cells.append(key + text)
+        out.append("{" + ", ".join(cells) + "}")
+    return "[" + ",\n".join(out) + "]"
+
+
 def select_body(names: list[str], rows: list[tuple], fmt: str) -> bytes:
-    """SELECT rows (tuples of pyoxigraph terms, None where unbound) in format ``fmt``."""
+    """SELECT rows (tuples of pyoxigraph terms, None where unbound) in format ``fmt``.
+
+    >>> import pyoxigraph as ox
+    >>> json.loads(select_body(["x"], [(ox.Literal("英伟达", language="zh"),), (None,)], "json"))["results"]
+    {'bindings': [{'x': {'type': 'literal', 'value': '英伟达', 'xml:lang': 'zh'}}, {}]}
+    """
     if fmt == "json":
-        bindings = [{n: _json_term(t) for n, t in zip(names, row) if t is not None} for row in rows]
-        return json.dumps({"head": {"vars": names}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode("utf-8")
+        head = json.dumps({"vars": names}, ensure_ascii=False)
+        return f'{{"head": {head}, "results": {{"bindings": {_json_rows(names, rows)}}}}}'.encode("utf-8")
     if fmt == "xml":
         out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
         out += [f"<variable name={quoteattr(n)}/>" for n in names]
