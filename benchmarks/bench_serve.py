@@ -34,7 +34,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,7 +87,7 @@ class Server:
         if self.name == "kg":
             command = [KG, "--store", self.data["kg_store"], "serve", "--port", str(port),
                        "--timeout", str(self.args.request_timeout), "--max-rows", "100000000",
-                       "--max-queue", "1000"]
+                       "--max-queue", "1000"] + (["--workers", str(self.args.kg_workers)] if self.args.kg_workers else [])
         elif self.name == "oxigraph":
             command = [self.args.oxigraph, "serve-read-only", "--location", self.data["ox_store"],
                        "--bind", f"127.0.0.1:{port}"]
@@ -277,6 +276,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds one request may take")
     parser.add_argument("--queries", default="", help="stored query names (default: all)")
+    parser.add_argument("--kg-workers", type=int, default=None, help="kg serve --workers (default: its own default)")
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--oxigraph", default=shutil.which("oxigraph") or "oxigraph")
     parser.add_argument("--rdflib-endpoint", default=shutil.which("rdflib-endpoint") or "rdflib-endpoint")

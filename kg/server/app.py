@@ -57,11 +57,6 @@ def error_headers(exc) -> dict:
     return {"Retry-After": str(retry)} if retry else {}
 
 
-def status_of(exc: KgError) -> int:
-    from kg.server.worker import status_of as worker_status
-    return worker_status(exc)
-
-
 # --------------------------------------------------------------------------------------------------
 # The SPARQL protocol
 
