@@ -239,7 +239,7 @@ def test_service_never_connects_out(server):
                              (f"SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", {}),
                              ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", {"default-graph-uri": url})):
             status, _, body = sparql_get(server, query, **extra)
-            assert status == 200 and json.loads(body)["results"]["bindings"] == []
+            assert (status == 200 and json.loads(body)["results"]["bindings"] == []) or 400 <= status < 500
         time.sleep(0.5)
         assert listener.connections == 0
     finally:
@@ -254,9 +254,9 @@ def test_from_a_local_file_yields_no_content(server, tmp_path):
                          (f"SELECT * FROM NAMED <{sentinel.as_uri()}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", {}),
                          ("SELECT * WHERE { ?s ?p ?o }", {"default-graph-uri": sentinel.as_uri()})):
         status, _, body = sparql_get(server, query, **extra)
-        assert status == 200
         assert "SENTINEL" not in body and "root:" not in body
-        assert json.loads(body)["results"]["bindings"] == []
+        # Either an empty graph (the dataset holds no such graph) or a refusal; never the file.
+        assert (status == 200 and json.loads(body)["results"]["bindings"] == []) or 400 <= status < 500
 
 
 def test_updates_are_refused_and_leave_the_data_unchanged(server):
