@@ -538,3 +538,14 @@ def test_ctrl_c_and_sigterm_stop_the_server_and_its_workers(stop):
     time.sleep(0.5)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
                 and "Z" not in (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0])]
+
+
+def test_serving_a_persistent_store(tmp_path):
+    store = tmp_path / "store"
+    result = CliRunner().invoke(main, ["load", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    with running_server(global_args=("--store", str(store))) as base:
+        status, _, body = sparql_get(base, "SELECT ?zh WHERE { kgd:Nvidia rdfs:label ?zh FILTER(lang(?zh) = 'zh') }")
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["zh"]["value"] == "英伟达"
+        status, _, body = request(base, "/api/entity/" + urllib.parse.quote("英伟达"))
+        assert status == 200 and json.loads(body) == cli_json("--store", str(store), "show", "英伟达", "--format", "json")
