@@ -173,4 +173,4 @@ def watchdog(ctx: click.Context):
 
 # Importing the command modules registers their commands on `main`; they import only click and light
 # parts of kg at module level, so `kg --help` and `kg query` stay fast.
-from kg.cli import flow_commands, query_commands, store_commands, validate_command, viz_command  # noqa: E402,F401
+from kg.cli import flow_commands, query_commands, serve_command, store_commands, validate_command, viz_command  # noqa: E402,F401

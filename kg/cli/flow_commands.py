@@ -32,13 +32,6 @@ def _common(command):
     return data_option(command)
 
 
-def _flow_graph(ctx, assume):
-    from kg.flows import flow_graph, parse_assumptions
-
-    rdf = open_graph(ctx)
-    return rdf, flow_graph(rdf, assume=parse_assumptions(assume))
-
-
 def _usd(value, approximate=False) -> str:
     from kg.amounts import format_usd
 
@@ -111,31 +104,20 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
       kg trace 软银 --max-hops 2 --kind investment
       kg trace SoftBank Nvidia --assume restructuring=failed --format json
     """
-    from kg.flows import FlowReader, parse_assumptions
+    from kg.reports import trace_report
 
-    if limit < 1:
-        from kg.errors import UsageError
-        raise UsageError(f"--limit must be at least 1, not {limit}")
     # The paths are found and ranked on who pays whom and the amounts; only those shown are read in
-    # full. The same answer as trace() on the whole flow graph, much faster on large graphs.
-    reader = FlowReader(open_graph(ctx), parse_assumptions(assume))
-    src = reader.node(source)
-    dst = reader.node(target) if target else None
-    if dst == src:
-        from kg.errors import UsageError
-        raise UsageError("FROM and TO are the same entity; use `kg cycles` for money that comes back")
-    paths = reader.trace(src, dst, max_hops=max_hops, kinds=kinds or None, limit=limit + 1)
-    more, paths = len(paths) > limit, paths[:limit]
-    where = f" to {reader.label(dst)}" if dst else ""
-    if not paths:
-        raise NoResultsError(f"no money path from {reader.label(src)}{where} within {max_hops} hops"
-                             + (f" (kinds: {', '.join(kinds)})" if kinds else ""))
+    # full (kg.flows.FlowReader). The same answer as trace() on the whole flow graph, much faster.
+    report = trace_report(open_graph(ctx), source, target, max_hops=max_hops, limit=limit, kinds=kinds,
+                          assume=assume)
     if fmt == "json":
-        _json({"from": src, "to": dst, "assumptions": reader.assumptions, "truncated": more, "paths": paths})
+        _json(report)
         return
-    lines = [f"Money from {reader.label(src)}{where}: {len(paths)} path{'s' * (len(paths) != 1)}"
+    paths, more = report["paths"], report["truncated"]
+    where = f" to {paths[0]['nodes_labels'][-1]}" if report["to"] else ""
+    lines = [f"Money from {paths[0]['nodes_labels'][0]}{where}: {len(paths)} path{'s' * (len(paths) != 1)}"
              f" (max {max_hops} hops{'; more not shown, raise --limit' if more else ''})"]
-    assumption = _assumption_line(reader.assumptions)
+    assumption = _assumption_line(report["assumptions"])
     if assumption:
         lines.append(assumption)
     for number, path in enumerate(paths, 1):
@@ -208,26 +190,19 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
       kg cycles --max-length 2 --format json
       kg cycles --assume restructuring=failed
     """
-    from kg.flows import FlowReader, parse_assumptions
+    from kg.reports import cycles_report
 
-    if limit < 1:
-        from kg.errors import UsageError
-        raise UsageError(f"--limit must be at least 1, not {limit}")
     rdf = open_graph(ctx)
     # The loops are found and ranked on who pays whom and the amounts; only those shown are read in
-    # full. The same answer as cycles() on the whole flow graph, much faster on large graphs.
-    reader = FlowReader(rdf, parse_assumptions(assume))
-    found = reader.cycles(max_length=max_length, kinds=kinds or None, limit=limit + 1)
-    more, found = len(found) > limit, found[:limit]
-    if not found:
-        raise NoResultsError(f"no circular deal of at most {max_length} parties"
-                             + (f" (kinds: {', '.join(kinds)})" if kinds else ""))
+    # full (kg.flows.FlowReader). The same answer as cycles() on the whole flow graph, much faster.
+    report = cycles_report(rdf, max_length=max_length, limit=limit, kinds=kinds, assume=assume)
     if fmt == "json":
-        _json({"assumptions": reader.assumptions, "truncated": more, "cycles": found})
+        _json(report)
         return
+    found, more = report["cycles"], report["truncated"]
     lines = [f"{len(found)} circular deal{'s' * (len(found) != 1)} (at most {max_length} parties"
              f"{'; more not shown, raise --limit' if more else ''}), largest first"]
-    assumption = _assumption_line(reader.assumptions)
+    assumption = _assumption_line(report["assumptions"])
     if assumption:
         lines.append(assumption)
     for number, cycle in enumerate(found, 1):
@@ -274,12 +249,12 @@ def _conditions_table(rdf) -> str:
     return "\n".join(lines)
 
 
-def _entity_report(G, rec: dict, filtered: bool = False) -> str:
+def _entity_report(assumptions: dict, rec: dict, filtered: bool = False) -> str:
     from kg.flows import FLOW_KINDS as kinds_order, side_text
 
     lines = [f"{rec['label']}" + (f" / {rec['label_zh']}" if rec["label_zh"] and rec["label_zh"] != rec["label"]
                                    else "")]
-    assumption = _assumption_line(G.graph.get("assumptions"))
+    assumption = _assumption_line(assumptions)
     if assumption:
         lines.append(assumption)
     rows = [("kind", "in", "out")]
@@ -313,12 +288,12 @@ def _entity_report(G, rec: dict, filtered: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _totals_table(G, records) -> str:
+def _totals_table(assumptions: dict, records) -> str:
     from kg.flows import FLOW_KINDS as kinds_order, side_text
 
     lines = ["Money in and out per party (firm = sure amounts; ≤ = upper bounds; unstated = deals without an "
              "amount)"]
-    assumption = _assumption_line(G.graph.get("assumptions"))
+    assumption = _assumption_line(assumptions)
     if assumption:
         lines.append(assumption)
     rows = [("party", "kind", "in", "out", "net (firm / upper)")]
@@ -361,7 +336,7 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
       kg flows --conditions
       kg flows SoftBank --assume restructuring=failed
     """
-    from kg.flows import flow_totals, list_conditions, resolve_node
+    from kg.flows import list_conditions
 
     if show_conditions:
         if entity or assume or kinds:
@@ -373,14 +348,12 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
         else:
             click.echo(printable(_conditions_table(rdf)))
         return
-    rdf, G = _flow_graph(ctx, assume)
-    node = resolve_node(rdf, G, entity) if entity else None
-    records = flow_totals(G, node, kinds=kinds or None)
-    if node is not None and not (records[0]["in"]["all"]["deals"] or records[0]["out"]["all"]["deals"]):
-        raise NoResultsError(f"{G.nodes[node]['label']} has no flows of kind {', '.join(kinds)}")
-    if not records:
-        raise NoResultsError("no money flows in the data" + (f" of kind {', '.join(kinds)}" if kinds else ""))
+    from kg.reports import flows_report
+
+    report = flows_report(open_graph(ctx), entity, kinds=kinds, assume=assume)
     if fmt == "json":
-        _json({"assumptions": G.graph.get("assumptions", {}), "parties": records})
+        _json(report)
         return
-    click.echo(printable(_entity_report(G, records[0], bool(kinds)) if node else _totals_table(G, records)))
+    records = report["parties"]
+    click.echo(printable(_entity_report(report["assumptions"], records[0], bool(kinds)) if entity
+                         else _totals_table(report["assumptions"], records)))

@@ -135,7 +135,8 @@ def show(ctx, entity, fmt):
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(_view_as_dict(view), ensure_ascii=False, indent=1))
+        from kg.reports import entity_view_dict
+        click.echo(json.dumps(entity_view_dict(view), ensure_ascii=False, indent=1))
     else:
         click.echo(printable(_view_as_text(view)))
 
@@ -192,33 +193,6 @@ def _view_as_text(view) -> str:
             out.append(textwrap.fill(summary, width=100, initial_indent="  ", subsequent_indent="    "))
             out.extend(_sources_text(sources, "    "))
     return "\n".join(out)
-
-
-def _figure_dict(figure):
-    if figure is None:
-        return None
-    return {"value": str(figure.value), "kind": figure.kind, "currency": figure.currency, "unit": figure.unit,
-            "rate": figure.rate, "text": figure.text, "low": figure.low, "high": figure.high}
-
-
-def _sources_list(sources):
-    return [{"line": s.line, "quote": s.quote, "credited_to": s.credited_to} for s in sources]
-
-
-def _view_as_dict(view) -> dict:
-    return {
-        "iri": str(view.iri), "label_en": view.label_en, "label_zh": view.label_zh, "aliases": view.aliases,
-        "kinds": view.kinds, "same_as": view.same_as,
-        "roles": [{"person": p, "role": r, "organization": o, "sources": _sources_list(s)} for p, r, o, s in view.roles],
-        "deals": [{"iri": str(d.iri), "label": d.label, "kind": d.kind, "role": d.role,
-                   "counterparties": [{"role": r, "name": n} for r, n in d.counterparties],
-                   "amount": _figure_dict(d.amount), "amount_if_condition_fails": _figure_dict(d.amount_if_condition_fails),
-                   "terms": [{"term": n, **_figure_dict(f)} for n, f in d.terms], "conditions": d.conditions,
-                   "modality": d.modality, "sources": _sources_list(d.sources)} for d in view.deals],
-        "claims": [{"iri": str(c.iri), "about": c.about, "metric": c.metric, "segment": c.segment, "figure": _figure_dict(c.figure),
-                    "period": c.period, "modality": c.modality, "sources": _sources_list(c.sources)} for c in view.claims],
-        "statements": [{"summary": s, "sources": _sources_list(src)} for s, src in view.statements],
-    }
 
 
 @main.command()
