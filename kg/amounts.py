@@ -27,22 +27,26 @@ _PREFIX = {"Exact": "", "Approximate": "~ ", "UpperBound": "≤ ", "LowerBound":
 _UNITS = {"GigaW": " GW", "PERCENT": "%", "YR": " years", "NUM": "", "CalendarYear": ""}
 
 
+#: (low factor, high factor) of each figure kind: low = value × low factor, high = value × high factor
+#: (None: no upper limit). The ontology states the same on each kg:FigureKind (kg:lowFactor,
+#: kg:highFactor), which is what the stored queries use; a test holds the two equal.
+KIND_FACTORS: dict[str, tuple[int, int | None]] = {
+    "Exact": (1, 1), "Approximate": (1, 1), "UpperBound": (0, 1), "LowerBound": (1, None),
+    "OrderOfMagnitude": (1, 10),
+}
+
+
 def figure_bounds(value, kind: str) -> tuple[float, float | None]:
     """(low, high) of what a figure allows; high is None when there is no upper limit.
 
     An "up to" figure allows anything from 0; an order of magnitude anything below ten times its value.
     An approximate figure keeps its value as both bounds (callers keep the approximate flag).
     """
+    if kind not in KIND_FACTORS:
+        raise ValueError(f"unknown figure kind {kind!r}")
+    low, high = KIND_FACTORS[kind]
     value = float(value)
-    if kind in ("Exact", "Approximate"):
-        return value, value
-    if kind == "UpperBound":
-        return 0.0, value
-    if kind == "LowerBound":
-        return value, None
-    if kind == "OrderOfMagnitude":
-        return value, value * 10
-    raise ValueError(f"unknown figure kind {kind!r}")
+    return value * low, (value * high if high is not None else None)
 
 
 def format_usd(value) -> str:

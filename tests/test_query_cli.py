@@ -23,6 +23,7 @@ from kg.cli import main
 from kg.graph import KG, KGD, PROJECT_ROOT, load_graph
 
 B = Decimal(10) ** 9
+ARTICLE = (PROJECT_ROOT / "sources" / "article.zh.txt").read_text(encoding="utf-8").splitlines()
 
 
 def run(*args, input=None):
@@ -60,34 +61,44 @@ def test_stored_circular_deals():
                      ("CoreWeave", "OpenAI"), ("OpenAI", "CoreWeave"),
                      ("Google", "Anthropic"), ("Anthropic", "Google")}
     by_pair = {(r["from"], r["to"]): r for r in rows}
-    assert by_pair[("Nvidia", "OpenAI")]["amount"] == 100 * B
-    assert local(by_pair[("Nvidia", "OpenAI")]["amount_kind"]) == "UpperBound"
-    assert by_pair[("OpenAI", "Nvidia")]["amount"] == 350 * B
+    # line 41: 未来 ... 投资最高1000亿美元 (planned, up to), 采购最多3500亿美元 (up to)
+    assert (by_pair[("Nvidia", "OpenAI")]["low"], by_pair[("Nvidia", "OpenAI")]["high"]) == (0, 100 * B)
+    assert (by_pair[("Nvidia", "OpenAI")]["kind"], by_pair[("Nvidia", "OpenAI")]["status"]) == ("up to", "planned")
+    assert (by_pair[("OpenAI", "Nvidia")]["high"], by_pair[("OpenAI", "Nvidia")]["line"]) == (350 * B, 41)
+    # line 50: 谷歌和亚马逊数十亿美元投资 -- one figure for both; line 51: 数百亿
+    google = by_pair[("Google", "Anthropic")]
+    assert (google["low"], google["high"], google["jointly_with"], google["line"]) == (B, 10 * B, "Amazon", 50)
+    assert (by_pair[("Anthropic", "Google")]["low"], by_pair[("Anthropic", "Google")]["high"]) == (10 * B, 100 * B)
     assert by_pair[("OpenAI", "Advanced Micro Devices")]["quantity"] == 6
     assert local(by_pair[("OpenAI", "Advanced Micro Devices")]["unit"]) == "GigaW"
     assert by_pair[("Advanced Micro Devices", "OpenAI")]["share_of_equity_pct"] == 10
     assert by_pair[("Advanced Micro Devices", "OpenAI")]["price_per_share"] == Decimal("0.01")
-    assert by_pair[("CoreWeave", "OpenAI")]["amount"] == Decimal("0.35") * B
-    assert by_pair[("OpenAI", "CoreWeave")]["amount"] == 22 * B
+    assert by_pair[("CoreWeave", "OpenAI")]["low"] == Decimal("0.35") * B
+    assert by_pair[("OpenAI", "CoreWeave")]["high"] == 22 * B
+    assert all(r["line"] and r["quote"] in ARTICLE[r["line"] - 1] for r in rows)
 
 
 def test_stored_money_into():
     rows = select("money-into")
-    into_openai = {(r["from"], r.get("amount")) for r in rows}
-    assert into_openai == {("Nvidia", 100 * B), ("SoftBank Group", Decimal("22.5") * B), ("SoftBank Group", Decimal("7.5") * B),
-                           ("CoreWeave", Decimal("0.35") * B), ("Advanced Micro Devices", None), ("Microsoft", None)}
-    tranche = next(r for r in rows if r.get("amount") == Decimal("22.5") * B)
-    assert tranche["amount_if_condition_fails"] == Decimal("12.5") * B
-    assert "restructuring" in tranche["condition"]
-    into_anthropic = {(r["from"], r["deal_kind"]) for r in select("money-into", "--param", "company=Anthropic")}
-    assert into_anthropic == {("Google", "investment"), ("Amazon", "investment"), ("Amazon", "data-center build")}
+    into_openai = {(r["from"], r.get("low"), r.get("high"), r["status"]) for r in rows}
+    assert into_openai == {("Nvidia", 0, 100 * B, "planned"),  # line 41
+                           ("SoftBank Group", Decimal("12.5") * B, Decimal("22.5") * B, "conditional"),  # lines 1, 6
+                           ("SoftBank Group", Decimal("7.5") * B, Decimal("7.5") * B, "derived"),  # line 29
+                           ("CoreWeave", Decimal("0.35") * B, Decimal("0.35") * B, "firm"),  # line 39
+                           ("Advanced Micro Devices", None, None, "unstated"), ("Microsoft", None, None, "unstated")}
+    tranche = next(r for r in rows if r["status"] == "conditional")
+    assert "restructuring" in tranche["condition"] and tranche["line"] == 1
+    # line 50: one figure for Google and Amazon together: one row, both payers, counted once
+    into_anthropic = {(r["from"], r["deal_kind"], r.get("low")) for r in select("money-into", "--param", "company=Anthropic")}
+    assert into_anthropic == {("Amazon, Google", "investment", B), ("Amazon", "data-center build", None)}
 
 
 def test_stored_suppliers():
     openai = {r["supplier"] for r in select("suppliers")}
     assert openai == {"Nvidia", "Advanced Micro Devices", "Broadcom", "Oracle Corporation", "Google", "CoreWeave"}  # line 35, 39
-    anthropic = {(r["supplier"], r["deal_kind"]) for r in select("suppliers", "--param", "company=Anthropic")}
-    assert anthropic == {("Google", "cloud contract"), ("Amazon", "data-center build")}  # lines 51, 52
+    anthropic = {(r["supplier"], r["deal_kind"], r.get("low"), r["line"])
+                 for r in select("suppliers", "--param", "company=Anthropic")}
+    assert anthropic == {("Google", "cloud contract", 10 * B, 51), ("Amazon", "data-center build", None, 52)}
 
 
 def test_stored_openai_vs_anthropic():
@@ -100,6 +111,7 @@ def test_stored_openai_vs_anthropic():
     assert arr == {"projected or target": (13 * B, 9 * B), "reported": (None, 7 * B)}  # lines 1, 13
     users = next(r for r in rows if r["measure"] == "weekly active users")
     assert users["openai"] == 800_000_000 and "anthropic" not in users
+    assert users["openai_line"] == 1  # 8亿 is stated in lines 1 and 3, not 68
     backers = {(r.get("openai"), r.get("anthropic")) for r in rows if r["measure"] == "backer"}
     assert {b for b, _ in backers if b} == {"Microsoft", "SoftBank Group", "Nvidia"}  # lines 28, 41
     assert {b for _, b in backers if b} == {"Google", "Amazon"}  # line 50
@@ -130,11 +142,15 @@ def test_stored_projections_vs_reported():
 def test_stored_largest_deals():
     rows = select("largest-deals")
     assert rows[0]["deal"].startswith("OpenAI's purchase of up to $350B")
-    assert "firm_amount" not in rows[0] and rows[0]["upper_bound"] == 350 * B
+    assert (rows[0]["low"], rows[0]["high"], rows[0]["kind"]) == (0, 350 * B, "up to")  # line 41
     oracle = next(r for r in rows if r["payee"] == "Oracle Corporation")
-    assert oracle["firm_amount"] == 300 * B and "upper_bound" not in oracle  # line 45: 约3000亿
-    firm = [r["firm_amount"] for r in rows if "firm_amount" in r]
-    assert firm == sorted(firm, reverse=True) and firm[0] == 300 * B
+    assert (oracle["low"], oracle["high"], oracle["kind"]) == (300 * B, 300 * B, "approximate")  # line 45: 约3000亿
+    softbank = next(r for r in rows if r["status"] == "conditional")  # lines 1, 6: $22.5B, or $12.5B if it fails
+    assert (softbank["low"], softbank["high"]) == (Decimal("12.5") * B, Decimal("22.5") * B)
+    joint = [r for r in rows if r["payee"] == "Anthropic" and r["low"] == B]  # line 50: listed once
+    assert [r["payer"] for r in joint] == ["Amazon, Google"]
+    highs = [r["high"] for r in rows]
+    assert highs == sorted(highs, reverse=True)
 
 
 def test_stored_people():
@@ -172,27 +188,28 @@ def test_stored_citations():
 
 def test_stored_investments():
     rows = select("investments")
-    found = {(r["investor"], r["company"], r.get("amount")) for r in rows}
+    found = {(r["investor"], r["company"], r.get("high")) for r in rows}
     assert ("SoftBank Group", "OpenAI", 30 * B) in found  # line 29
     assert ("Nvidia", "OpenAI", 100 * B) in found  # line 41
     assert ("Microsoft", "OpenAI", None) in found  # line 28
-    assert ("Google", "Anthropic", B) in found and ("Amazon", "Anthropic", B) in found  # line 50
-    tranche = next(r for r in rows if r.get("amount") == Decimal("7.5") * B)
+    assert ("Amazon, Google", "Anthropic", 10 * B) in found  # line 50: one figure for both, one row
+    tranche = next(r for r in rows if r.get("high") == Decimal("7.5") * B)
     assert tranche["part_of"] == "SoftBank's $30B investment in OpenAI"
+    assert (tranche["status"], tranche["derived"]) == ("derived", "the $30B total less the $22.5B second tranche")
 
 
 def test_stored_figures():
     rows = select("figures")
     on_43 = {(r["value"], r.get("currency") or local(r["unit"])) for r in rows if r["line"] == 43}
     assert on_43 == {(6, "GigaW"), (Decimal("0.01"), "USD"), (10, "PERCENT")}
-    derived = [r for r in rows if r.get("derived_by")]
+    derived = [r for r in rows if r.get("derived")]
     assert {r["value"] for r in derived} == {Decimal("7.5") * B}
 
 
 def test_stored_time_assumptions():
     rows = select("time-assumptions")
     words = {(r["fact"], r["words"]): r for r in rows}
-    assert str(words[("claim-openai-cash-end-2024", "去年底")]["as_of"]) == "2024-12-31"
+    assert str(words[("OpenAI: cash", "去年底")]["as_of"]) == "2024-12-31"  # line 31
     assert {r["year"] for r in rows if r["words"] == "明年"} == {2026} or \
         {str(r["year"]) for r in rows if r["words"] == "明年"} == {"2026"}
 
