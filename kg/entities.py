@@ -26,7 +26,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import UnknownEntityError, UsageError
 from kg.figures import Figure, SourceSpan, local_name, read_figure, read_sources
-from kg.graph import KG, ORG, PREFIXES, subclasses
+from kg.graph import KG, ORG, PREFIXES, SCHEMA, subclasses
+from kg.semantics import Meaning, meaning
 
 _LABEL = RDFS.label  # made once: rdflib makes a new URIRef on every attribute of a namespace
 _NAME_PROPERTIES = (RDFS.label, KG.alias, SKOS.altLabel, SKOS.prefLabel)
@@ -95,9 +96,33 @@ def suggest_names(graph: Graph, name: str, index: dict[str, set[URIRef]] | None 
 def display_name(graph: Graph, iri, lang: str = "en", *, fallback: bool = True) -> str:
     """The label in ``lang``, falling back to a label without a language tag, then any label, then the
     local name; with ``fallback=False`` the label in ``lang`` or ''."""
-    labels = ((str(label), getattr(label, "language", None), isinstance(label, Literal))
-              for label in graph.objects(iri, RDFS.label))
+    labels = [(str(label), getattr(label, "language", None), isinstance(label, Literal))
+              for label in graph.objects(iri, RDFS.label)]
+    if not labels and fallback:
+        described = _unlabeled_name(graph, iri, lang)
+        if described:
+            return described
     return choose_label(labels, iri, lang, fallback=fallback)
+
+
+def _unlabeled_name(graph: Graph, node, lang: str) -> str | None:
+    """A name for a node without a label, made from what it is, so that no text output shows an
+    internal ID: a role 'Jensen Huang: chief executive, Nvidia', a claim 'OpenAI: cash', a figure
+    '$30B', else its summary."""
+    member, organization = graph.value(node, ORG.member), graph.value(node, ORG.organization)
+    if member is not None and organization is not None:
+        role = graph.value(node, ORG.role)
+        return (f"{display_name(graph, member, lang)}: {display_name(graph, role, lang) if role is not None else 'member'}, "
+                f"{display_name(graph, organization, lang)}")
+    about, metric = graph.value(node, KG.about), graph.value(node, KG.metric)
+    if about is not None and metric is not None:
+        return f"{display_name(graph, about, lang)}: {display_name(graph, metric, lang)}"
+    if graph.value(node, SCHEMA.value) is not None:
+        figure = read_figure(graph, node)
+        if figure is not None:
+            return figure.text
+    summaries = [str(s) for s in graph.objects(node, KG.summary) if getattr(s, "language", None) in (lang, None)]
+    return min(summaries, key=len) if summaries else None
 
 
 def display_name_in(table, key, lang: str = "en", *, fallback: bool = True) -> str:
@@ -177,6 +202,19 @@ class DealView:
     conditions: list[str]
     modality: str | None
     sources: tuple[SourceSpan, ...]
+    meaning: Meaning | None = None
+    payers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConditionView:
+    """A condition: its deadline, what it requires and what requires it, and the deals that depend on it
+    (directly or through a condition that requires it) with their amounts either way."""
+
+    deadline: str
+    requires: list[str]
+    required_by: list[str]
+    deals: list[dict]
 
 
 @dataclass
@@ -207,6 +245,8 @@ class EntityView:
     deals: list[DealView] = field(default_factory=list)
     claims: list[ClaimView] = field(default_factory=list)
     statements: list[tuple[str, tuple[SourceSpan, ...]]] = field(default_factory=list)
+    sources: tuple[SourceSpan, ...] = ()
+    condition: ConditionView | None = None
 
 
 _ROLE_PROPERTIES = (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner, KG.advisor, KG.negotiatedBy)
@@ -223,14 +263,17 @@ def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
         aliases=sorted(str(a) for a in graph.objects(iri, KG.alias)),
         kinds=sorted(display_name(graph, kind) for kind in graph.objects(iri, RDF.type)),
         same_as=sorted(str(s) for s in graph.objects(iri, OWL.sameAs)),
+        sources=named_sources(graph, read_sources(graph, iri)),
     )
+    if (iri, RDF.type, KG.Condition) in graph or (None, KG.condition, iri) in graph:
+        view.condition = _condition_view(graph, iri)
     for assignment in set(graph.subjects(ORG.member, iri)) | set(graph.subjects(ORG.organization, iri)):
         person, organization = graph.value(assignment, ORG.member), graph.value(assignment, ORG.organization)
         role = display_name(graph, graph.value(assignment, ORG.role))
         if graph.value(assignment, KG.former) is not None and graph.value(assignment, KG.former).toPython():
             role = "former " + role
         view.roles.append((display_name(graph, person), role, display_name(graph, organization),
-                           read_sources(graph, assignment)))
+                           named_sources(graph, read_sources(graph, assignment))))
     for prop in _ROLE_PROPERTIES:
         for deal in graph.subjects(prop, iri):
             view.deals.append(_deal_view(graph, deal, iri, display_name(graph, prop)))
@@ -245,9 +288,10 @@ def describe_entity(graph: Graph, iri: URIRef) -> EntityView:
         if (statement, RDF.type, KG.Statement) in graph:
             summary = graph.value(statement, KG.summary) or ""
             summaries = [s for s in graph.objects(statement, KG.summary) if getattr(s, "language", None) == "en"]
-            view.statements.append((str(summaries[0] if summaries else summary), read_sources(graph, statement)))
+            view.statements.append((str(summaries[0] if summaries else summary),
+                                    named_sources(graph, read_sources(graph, statement))))
     view.roles.sort(key=lambda r: (r[0], r[1], r[2]))
-    view.deals.sort(key=lambda d: (-(d.amount.high or d.amount.low or 0) if d.amount else 1, d.label))
+    view.deals.sort(key=lambda d: (-(d.meaning.high or d.meaning.low or 0) if d.meaning.stated else 1, d.label))
     view.claims.sort(key=lambda c: (c.about != view.label_en, c.metric, c.period))
     view.statements.sort(key=lambda s: (s[1][0].line if s[1] else 0, s[0]))
     return view
@@ -267,14 +311,16 @@ def _deal_view(graph: Graph, deal, entity, role: str) -> DealView:
                 terms.append((display_name(graph, prop), figure))
     modality = graph.value(deal, KG.modality)
     kind = next((display_name(graph, t) for t in graph.objects(deal, RDF.type)), "deal")
+    payers = sorted(display_name(graph, p) for p in deal_payers(graph, deal))
     return DealView(
+        meaning=deal_meaning(graph, deal, party=entity), payers=payers,
         iri=deal, label=display_name(graph, deal), kind=kind, role=role, counterparties=sorted(others),
         amount=read_figure(graph, graph.value(deal, KG.amount)),
         amount_if_condition_fails=read_figure(graph, graph.value(deal, KG.amountIfConditionFails)),
         terms=terms,
         conditions=sorted(display_name(graph, c) for c in graph.objects(deal, KG.condition)),
         modality=display_name(graph, modality) if modality is not None else None,
-        sources=read_sources(graph, deal),
+        sources=named_sources(graph, read_sources(graph, deal)),
     )
 
 
@@ -287,8 +333,67 @@ def _claim_view(graph: Graph, claim) -> ClaimView:
         figure=read_figure(graph, graph.value(claim, KG.figure)), period=period_text(graph, claim),
         modality=display_name(graph, modality) if modality is not None else None,
         segment=display_name(graph, segment) if segment is not None else None,
-        sources=read_sources(graph, claim),
+        sources=named_sources(graph, read_sources(graph, claim)),
     )
+
+
+def named_sources(graph: Graph, spans) -> tuple[SourceSpan, ...]:
+    """``spans`` with whom each is credited to by name ('Financial Times'), not by IRI."""
+    return tuple(SourceSpan(s.document, s.line, s.quote, display_name(graph, URIRef(s.credited_to)))
+                 if s.credited_to else s for s in spans)
+
+
+def deal_payers(graph: Graph, deal) -> list:
+    """The parties value leaves in a deal: its kg:payer, else its kg:grantor."""
+    return sorted(graph.objects(deal, KG.payer), key=str) or sorted(graph.objects(deal, KG.grantor), key=str)
+
+
+def deal_meaning(graph: Graph, deal, *, party=None) -> Meaning:
+    """The meaning (:mod:`kg.semantics`) of ``deal``'s amount, with no what-if assumption; a figure
+    stated for several payers is shared with the payers other than ``party``.
+
+    >>> from kg.graph import load_graph, KGD
+    >>> m = deal_meaning(load_graph(), KGD["deal-google-amazon-anthropic-investment"], party=KGD.Google)
+    >>> m.low, m.high, m.status, m.joint_text
+    (1000000000.0, 10000000000.0, 'firm', '$1B–10B jointly with Amazon')
+    """
+    payers = deal_payers(graph, deal)
+    modality = graph.value(deal, KG.modality)
+    return meaning(read_figure(graph, graph.value(deal, KG.amount)),
+                   read_figure(graph, graph.value(deal, KG.amountIfConditionFails)),
+                   conditions=sorted(condition_name(graph, c) for c in graph.objects(deal, KG.condition)),
+                   modality=local_name(modality) if modality is not None else None,
+                   shared_with=[display_name(graph, p) for p in payers if p != party] if len(payers) > 1 else ())
+
+
+def condition_name(graph: Graph, cond) -> str:
+    """A condition's short name (its first alias, as `--assume` takes it), else its label."""
+    aliases = sorted(str(a) for a in graph.objects(cond, KG.alias))
+    return aliases[0] if aliases else display_name(graph, cond)
+
+
+def _condition_view(graph: Graph, cond) -> ConditionView:
+    deadline = " ".join(p for p in (f"by {graph.value(cond, KG.byDate)}" if graph.value(cond, KG.byDate) else "",
+                                    f"({graph.value(cond, KG.timeExpression)})" if graph.value(cond, KG.timeExpression)
+                                    else "") if p)
+    deals = []
+    for dependant in sorted(graph.transitive_subjects(KG.requires, cond), key=str):
+        for deal in sorted(graph.subjects(KG.condition, dependant), key=str):
+            met = read_figure(graph, graph.value(deal, KG.amount))
+            failed = read_figure(graph, graph.value(deal, KG.amountIfConditionFails))
+            deals.append({"label": display_name(graph, deal),
+                          "payers": sorted(display_name(graph, p) for p in deal_payers(graph, deal)),
+                          "payees": sorted(display_name(graph, p) for p in graph.objects(deal, KG.payee))
+                          or sorted(display_name(graph, p) for p in graph.objects(deal, KG.grantee)),
+                          "via": None if dependant == cond else display_name(graph, dependant),
+                          "if_met": met.text if met else "amount not stated",
+                          "if_failed": failed.text if failed else "nothing (the deal is off)",
+                          "sources": named_sources(graph, read_sources(graph, deal))})
+    return ConditionView(
+        deadline=deadline,
+        requires=sorted(display_name(graph, c) for c in graph.objects(cond, KG.requires)),
+        required_by=sorted(display_name(graph, c) for c in graph.subjects(KG.requires, cond)),
+        deals=deals)
 
 
 def period_text(graph: Graph, node) -> str:

@@ -39,11 +39,18 @@ def entity_view_dict(view) -> dict:
                    "counterparties": [{"role": r, "name": n} for r, n in d.counterparties],
                    "amount": figure_dict(d.amount), "amount_if_condition_fails": figure_dict(d.amount_if_condition_fails),
                    "terms": [{"term": n, **figure_dict(f)} for n, f in d.terms], "conditions": d.conditions,
-                   "modality": d.modality, "sources": sources_list(d.sources)} for d in view.deals],
+                   "modality": d.modality, "low": d.meaning.low, "high": d.meaning.high, "status": d.meaning.status,
+                   "derived": d.meaning.derived, "shared_with": list(d.meaning.shared_with),
+                   "sources": sources_list(d.sources)} for d in view.deals],
         "claims": [{"iri": str(c.iri), "about": c.about, "metric": c.metric, "segment": c.segment,
                     "figure": figure_dict(c.figure), "period": c.period, "modality": c.modality,
                     "sources": sources_list(c.sources)} for c in view.claims],
         "statements": [{"summary": s, "sources": sources_list(src)} for s, src in view.statements],
+        "sources": sources_list(view.sources),
+        "condition": None if view.condition is None else {
+            "deadline": view.condition.deadline, "requires": view.condition.requires,
+            "required_by": view.condition.required_by,
+            "deals": [{**d, "sources": sources_list(d["sources"])} for d in view.condition.deals]},
     }
 
 

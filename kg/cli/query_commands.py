@@ -144,7 +144,7 @@ def show(ctx, entity, fmt):
 def _sources_text(sources, indent="      ") -> list[str]:
     lines = []
     for span in sources:
-        credit = f" (credited to {span.credited_to.rsplit('/', 1)[-1]})" if span.credited_to else ""
+        credit = f" (credited to {span.credited_to})" if span.credited_to else ""
         lines.append(f"{indent}line {span.line}: 「{span.quote}」{credit}")
     return lines
 
@@ -158,6 +158,28 @@ def _view_as_text(view) -> str:
         out.append(f"  also known as: {', '.join(view.aliases)}")
     if view.same_as:
         out.append(f"  same as: {', '.join(view.same_as)}")
+    if view.condition:
+        cond = view.condition
+        out.append("\nCondition")
+        if cond.deadline:
+            out.append(f"  deadline: {cond.deadline}")
+        if cond.requires:
+            out.append(f"  requires: {'; '.join(cond.requires)}")
+        if cond.required_by:
+            out.append(f"  required by: {'; '.join(cond.required_by)}")
+        out.extend(_sources_text(view.sources, "    "))
+        out.append("\nDeals that depend on it")
+        for deal in cond.deals or ():
+            via = f" (through: {deal['via']})" if deal["via"] else ""
+            out.append(f"  {deal['label']}{via}")
+            out.append(f"    {', '.join(deal['payers'])} → {', '.join(deal['payees'])}: {deal['if_met']} if met; "
+                       f"{deal['if_failed']} if it fails")
+            out.extend(_sources_text(deal["sources"]))
+        if not cond.deals:
+            out.append("  none")
+    elif view.sources:
+        out.append("\nSources")
+        out.extend(_sources_text(view.sources, "    "))
     if view.roles:
         out.append("\nRoles")
         for person, role, organization, sources in view.roles:
@@ -166,13 +188,16 @@ def _view_as_text(view) -> str:
     if view.deals:
         out.append("\nDeals")
         for deal in view.deals:
-            amount = deal.amount.text if deal.amount else "no amount stated"
+            meaning = deal.meaning
+            amount = meaning.joint_text if meaning.stated else "no amount stated"
+            if meaning.shared and view.label_en not in deal.payers:
+                amount = f"{meaning.text} from {' and '.join(deal.payers)} together"
             others = ", ".join(f"{name} ({role})" for role, name in deal.counterparties) or "-"
             out.append(f"  {deal.label}")
             out.append(f"    {deal.kind}; role: {deal.role}; with {others}; {amount}"
-                       + (f" [{deal.modality}]" if deal.modality else ""))
-            if deal.amount and deal.amount.derived_by:
-                out.append(f"    amount not stated in the source; derived: {deal.amount.derived_by}")
+                       + (f" [{meaning.status_text or meaning.status}]" if meaning.stated else ""))
+            if meaning.status == "derived":
+                out.append("    amount not stated in the source, derived from the figures it names")
             for name, figure in deal.terms:
                 out.append(f"    {name}: {figure.text}")
             if deal.conditions:
