@@ -237,3 +237,51 @@ def test_hostile_labels_show_as_text_and_run_nothing(browser, pages_dir):
         assert all(url.startswith("file:") for url in watched.requests), watched.requests
     finally:
         watched.close()
+
+
+# --- Chinese labels are drawn with real glyphs ---------------------------------------------------------
+
+#: For each Chinese character of the labels, whether the browser draws it exactly as it draws U+10FFFD (a
+#: noncharacter no font covers): that is the missing-glyph box (.notdef) a browser falls back to when no
+#: installed font has the character. Drawn on a canvas in the network's own label font.
+_MISSING_GLYPHS_JS = """([labels, face]) => {
+  const canvas = document.createElement("canvas"); canvas.width = 64; canvas.height = 64;
+  const ctx = canvas.getContext("2d"); ctx.font = "40px " + face; ctx.textBaseline = "middle";
+  const draw = ch => { ctx.clearRect(0, 0, 64, 64); ctx.fillText(ch, 8, 32);
+                       return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(","); };
+  const missing = draw("\\u{10FFFD}");
+  const chars = [...new Set(labels.join("").match(/[\\u3400-\\u9fff]/g) || [])];
+  return {chars: chars.length, boxes: chars.filter(ch => draw(ch) === missing)};
+}"""
+_LABEL_FACE = "system-ui, sans-serif"  # kg.viz's node and edge label font
+
+
+def _missing_glyphs(watched: Watched) -> dict:
+    labels = watched.js("kgViz.nodes.get().map(n => n.label_zh || '')")
+    return watched.js(_MISSING_GLYPHS_JS, [labels, _LABEL_FACE])
+
+
+def test_chinese_labels_render_as_glyphs_not_boxes(bundled):
+    """Fails when no CJK font is installed (install fonts-wqy-microhei, as the README and .ci/run do)."""
+    found = _missing_glyphs(bundled)
+    assert found["chars"] > 20  # 英伟达, 软银, 谷歌, 亚马逊 ...
+    assert found["boxes"] == [], f"drawn as missing-glyph boxes (no CJK font?): {''.join(found['boxes'])}"
+
+
+def test_the_missing_glyph_check_fails_without_a_cjk_font(browser, pages_dir, tmp_path):
+    """The check above can fail: the same page in a Chromium that sees no CJK font (a fontconfig with
+    only the DejaVu fonts) has every Chinese character drawn as a box."""
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    if not dejavu.is_dir():
+        pytest.skip("needs the DejaVu fonts (fonts-dejavu-core)")
+    (tmp_path / "fonts.conf").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><dir>{dejavu}</dir>'
+        f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
+    no_cjk = browser.browser_type.launch(
+        executable_path=CHROMIUM, env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")},
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    try:
+        found = _missing_glyphs(Watched(no_cjk, write_page(pages_dir, "deals-no-cjk.html")))
+        assert found["chars"] > 20 and len(found["boxes"]) == found["chars"]
+    finally:
+        no_cjk.close()
