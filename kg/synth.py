@@ -15,9 +15,11 @@ against). Organizations have a source too.
 
 The network's shape is controlled so results are known in advance: ordinary deals only run "down"
 a fixed order of organizations (investors → AI labs → tech companies → cloud providers → chip
-vendors), so the only cycles in the money graph are the designed circular pairs, and every
-circular pair uses two organizations no other deal connects. Exactly ``deals // 20`` pairs are made
-(10% of deals are in a loop). The same arguments always give the same text, byte for byte.
+vendors), and every circular pair uses two organizations no other deal connects. Exactly
+``deals // 20`` pairs are made (10% of deals are in a pair), and only they are recorded as
+kg:CircularArrangement. A pair's deal that runs "up" (a vendor investing in a lab, a cloud granting it
+shares) also closes longer loops with ordinary deals (lab → cloud → vendor → lab): `kg cycles` finds
+those too, and does not call them named in the source. The same arguments always give the same text, byte for byte.
 
 >>> text = "".join(generate(deals=40, orgs=12, seed=7))
 >>> text == "".join(generate(deals=40, orgs=12, seed=7))

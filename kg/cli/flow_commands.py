@@ -64,6 +64,8 @@ def _edge_line(edge: dict, indent: str, width: int) -> str:
     line = f"line {edge['source_line']}" if edge["source_line"] else "no source"
     if edge.get("derived_by"):
         terms += f"  (derived: {edge['derived_by']})"
+    if edge.get("status") in ("projected", "planned", "estimated"):
+        terms += f"  ({edge['status']})"
     return (f"{indent}{edge['kind']:<10}  {edge['amount_text']:<{width}}  {line:<8}  "
             f"{edge['deal_label']}{terms}{cond}")
 
@@ -152,9 +154,9 @@ def _net_text(cycle: dict) -> str:
                     f"{_usd(payee['net_upper']).lstrip('+')}")
         firm = sorted(nets, key=lambda n: n["net_firm"])
         if firm[0]["net_firm"] == 0:
-            text += "; on firm amounts: even"
+            text += "; at the least: even"
         else:
-            text += (f"; on firm amounts: {firm[0]['label']} pays {firm[1]['label']} "
+            text += (f"; at the least: {firm[0]['label']} pays {firm[1]['label']} "
                      f"{_usd(firm[1]['net_firm']).lstrip('+')}")
         return text
     return "net at the stated maxima: " + ", ".join(f"{n['label']} {_usd(n['net_upper'])}" for n in nets)
@@ -164,11 +166,11 @@ def _gross_text(cycle: dict) -> str:
     if cycle["gross_low"] is None:
         return "gross: no dollar amount stated"
     if cycle["gross_high"] is None:
-        return (f"gross: {_usd(cycle['gross_low']).lstrip('+')} firm; stated upper bounds "
+        return (f"gross: at least {_usd(cycle['gross_low']).lstrip('+')}; stated upper bounds "
                 f"{_usd(cycle['gross_high_known']).lstrip('+')}, plus amounts not stated")
     if cycle["gross_low"] == cycle["gross_high"]:
         return f"gross: {_usd(cycle['gross_high']).lstrip('+')}"
-    return f"gross: {_usd(cycle['gross_low']).lstrip('+')} firm, ≤ {_usd(cycle['gross_high']).lstrip('+')}"
+    return f"gross: {_usd(cycle['gross_low']).lstrip('+')}–{_usd(cycle['gross_high']).lstrip('+$')}"
 
 
 @main.command()
@@ -267,8 +269,8 @@ def _entity_report(assumptions: dict, rec: dict, filtered: bool = False) -> str:
     lines.append("")
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    lines.append(f"  net: {_usd(rec['net_firm'])} on firm amounts, {_usd(rec['net_upper'])} on upper bounds"
-                 " (in minus out; amounts not stated are left out)")
+    lines.append(f"  net: {_usd(rec['net_firm'])} at the least, {_usd(rec['net_upper'])} at the most"
+                 " (in minus out; amounts not stated and joint amounts given are left out)")
     profile = rec["profile"]
     if not filtered:
         lines.append("")
@@ -291,12 +293,12 @@ def _entity_report(assumptions: dict, rec: dict, filtered: bool = False) -> str:
 def _totals_table(assumptions: dict, records) -> str:
     from kg.flows import FLOW_KINDS as kinds_order, side_text
 
-    lines = ["Money in and out per party (firm = sure amounts; ≤ = upper bounds; unstated = deals without an "
-             "amount)"]
+    lines = ["Money in and out per party (at least–at most, see docs/semantics.md; unstated = deals without "
+             "an amount; jointly = one figure for several payers, not split)"]
     assumption = _assumption_line(assumptions)
     if assumption:
         lines.append(assumption)
-    rows = [("party", "kind", "in", "out", "net (firm / upper)")]
+    rows = [("party", "kind", "in", "out", "net (least / most)")]
     for rec in records:
         first = True
         for kind in kinds_order:
@@ -323,7 +325,7 @@ def _totals_table(assumptions: dict, records) -> str:
 @_common
 @click.pass_context
 def flows(ctx, entity, show_conditions, kinds, assume, fmt):
-    """Money in and out per party, by kind, with firm amounts and upper bounds apart, and the net.
+    """Money in and out per party, by kind, at least and at most (docs/semantics.md), and the net.
 
     With ENTITY: that party's totals, how it is funded, the compute it buys and what partners provide,
     and every deal in and out with its source line.

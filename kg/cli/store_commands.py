@@ -54,7 +54,9 @@ def synth_command(deals, orgs, seed, output):
 
     10% of the deals are circular pairs (two deals in opposite directions, kg:exchangedFor each
     other, recorded as kg:CircularArrangement); the rest only run from investors to labs to cloud
-    providers and chip vendors, so those pairs are the only loops. Not real data.
+    providers and chip vendors. Only the pairs are named loops; longer loops (3 or 4 parties) also
+    form through a pair's deal that runs back up, and are not marked "named in the source".
+    Not real data.
 
     \b
     Example:

@@ -17,7 +17,7 @@ def iter_cycles(G: nx.MultiDiGraph, max_length: int = 4, kinds=None) -> Iterator
     party whose label sorts first), ``hops`` (as in :func:`iter_paths`, the last hop returning to the
     start), ``gross_low``/``gross_high`` (all value moved around the loop), ``net`` (per party: value in
     minus value out within the loop, on firm and on upper amounts), ``capacity`` (the most that can go
-    all the way round), ``conditions``, ``sources`` and ``arrangements`` (the article's own
+    all the way round), ``conditions``, ``sources`` and ``arrangements`` (the source's own
     kg:CircularArrangement nodes covering the loop's deals).
     """
     kinds = _kinds(kinds)
@@ -43,7 +43,10 @@ def _cycle_record(G: nx.MultiDiGraph, nodes: list[str], kinds) -> dict:
     record["amounts_stated"] = all(h["low"] is not None for h in hops)
     record["net"] = _cycle_net(G, nodes, hops)
     deals = {e["deal"] for h in hops for e in h["edges"]}
-    record["arrangements"] = sorted({a for h in hops for e in h["edges"] for a in e["arrangements"]})
+    # A loop is one the source names only when the arrangement covers every hop of it: a longer loop that
+    # merely passes through one deal of a named pair is not that pair.
+    per_hop = [{a for e in h["edges"] for a in e["arrangements"]} for h in hops]
+    record["arrangements"] = sorted(set.intersection(*per_hop)) if per_hop else []
     record["deals"] = sorted(deals)
     record["terms_text"] = [h["terms_text"] for h in hops]
     return record

@@ -8,12 +8,12 @@ from typing import Iterator, NamedTuple
 from rdflib import Graph
 from rdflib.namespace import RDF, RDFS
 
-from kg.amounts import format_usd
 from kg.bulk import PropertyTable, text
 from kg.entities import display_name_in
 from kg.figures import FIGURE_PROPERTIES, Figure, figure_reader, local_name, span_fields, span_rows_reader
 from kg.flows.common import KG, SCHEMA, _KG_NS, _text
 from kg.flows.conditions import _alias_or_local_name
+from kg.semantics import Meaning, meaning
 
 #: Deal classes (local names) and the flow kind they carry; the first match on a deal's class
 #: closure wins, so subclasses in data files inherit their parent's kind.
@@ -229,32 +229,12 @@ def _terms(facts: _Facts, deal, classes: set[str]) -> str:
     return "; ".join(parts)
 
 
-def _amount(met: Figure | None, failed: Figure | None, status: str | None):
-    """(low, high, approximate, figure_kind, value, text) of a deal's amount under a condition status."""
-    if status == "failed":
-        chosen = failed
-    elif status == "open" and met is not None:
-        if failed is None:  # the deal happens only if the condition is met: nothing, or the figure
-            text = _text(met) if met.kind == "UpperBound" else f"$0 or {_text(met)}"
-            return 0.0, met.high, met.kind == "Approximate", met.kind, float(met.value), text
-        low = min(met.low, failed.low)
-        high = None if met.high is None or failed.high is None else max(met.high, failed.high)
-        approx = "Approximate" in (met.kind, failed.kind)
-        lo_text = format_usd(low)
-        text = f"{lo_text}–{format_usd(high).lstrip('$')}" if high is not None else f"> {lo_text}"
-        return low, high, approx, met.kind, float(met.value), ("~ " if approx else "") + text
-    else:
-        chosen = met
-    if chosen is None:
-        return None, None, False, None, None, "amount not stated"
-    return chosen.low, chosen.high, chosen.kind == "Approximate", chosen.kind, float(chosen.value), _text(chosen)
-
-
-def _edge_bounds(low, high, n: int) -> tuple:
-    """(low, high, booked_low, booked_high) of one of the ``n`` edges of a deal whose amount is
-    (``low``, ``high``): with one figure for several parties, each may have paid anything up to all
-    of it, and each is booked an equal share."""
-    if n > 1:
-        return (0.0 if low is not None else None, high,
-                low / n if low is not None else None, high / n if high is not None else None)
-    return low, high, low, high
+def _meaning(facts: _Facts, plan: _Plan) -> Meaning:
+    """What the deal's amount means under the plan's condition status (:func:`kg.semantics.meaning`):
+    the same bounds and status every command gives. A figure for several payers is never split: every
+    edge of the deal carries the whole amount, marked shared."""
+    table, deal = facts.table, plan.deal
+    modality = table.value(deal, KG.modality)
+    return meaning(facts.figure(table.value(deal, KG.amount)), facts.figure(table.value(deal, KG.amountIfConditionFails)),
+                   conditions=[facts.condition_name(c) for c in plan.conditions], condition_status=plan.status,
+                   modality=local_name(text(modality)) if modality is not None else None)

@@ -16,8 +16,7 @@ from kg.figures import local_name
 from kg.flows.circular import _cycle_order, _cycle_record, _gross, _rotate, _short_cycles, cycles  # noqa: F401 (cycles: doctest)
 from kg.flows.common import FLOW_KINDS, KG, ORG, SCAN_LIMIT, SCHEMA, _check_bound, _kinds, _sources, _text
 from kg.flows.conditions import _condition_name, _resolve_assumptions
-from kg.flows.deals import (_CLASS_KINDS, _ORG_CLASSES, _Facts, _Plan, _amount, _deal_kind, _edge_bounds, _plans,
-                            _terms)
+from kg.flows.deals import _CLASS_KINDS, _ORG_CLASSES, _Facts, _Plan, _deal_kind, _meaning, _plans, _terms
 from kg.flows.paths import _capacity, _hop, _hop_bounds, _node_paths, _path_order, _path_record
 
 
@@ -81,13 +80,13 @@ class FlowReader:
         return [(_deal_kind(classes, grant), givers, takers) for grant, givers, takers in plan.roles]
 
     def _edges(self, plan: _Plan, pairs, kinds) -> list[tuple]:
-        """(kind, giver, taker, n, parties) of the plan's money edges of ``kinds`` between ``pairs``
-        of nodes (any pair when None); ``n`` is how many edges share the deal's figure and
-        ``parties`` all its givers and takers. The deal's classes are read only when needed."""
+        """(kind, giver, taker, givers, takers) of the plan's money edges of ``kinds`` between ``pairs``
+        of nodes (any pair when None), with all the givers and takers of the deal (several of either
+        share its figure). The deal's classes are read only when needed."""
         if pairs is not None and not any((text(g), text(t)) in pairs
                                          for _grant, givers, takers in plan.roles for g in givers for t in takers):
             return []
-        return [(kind, giver, taker, len(givers) * len(takers), givers + takers)
+        return [(kind, giver, taker, givers, takers)
                 for kind, givers, takers in self._sides(plan) if kind in kinds
                 for giver in givers for taker in takers if giver != taker  # paying oneself moves no money
                 and (pairs is None or (text(giver), text(taker)) in pairs)]
@@ -150,21 +149,21 @@ class FlowReader:
         deal_sources = facts.sources(deal)
         met = facts.figure(table.value(deal, KG.amount))
         failed = facts.figure(table.value(deal, KG.amountIfConditionFails))
-        low, high, approx, fkind, value, amount_text = _amount(met, failed, status)
-        fig_sources = []
-        for fig in (met, failed) if status in ("open", None) else ((failed,) if status == "failed" else (met,)):
-            if fig:
-                fig_sources.extend(facts.sources(fig.node))
-        for prop in (KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.originalAmount, KG.duration):
-            for node in table.objects(deal, prop):  # terms are stated where the deal is
-                term = facts.figure(node)
-                if term:
-                    fig_sources.extend(facts.sources(term.node))
-        primary = fig_sources[0] if fig_sources else (deal_sources[0] if deal_sources else (None, ""))
+        amount = _meaning(facts, plan)
+        # Where the amount is stated (as the stored queries' line): the first span of the amount(s) in play,
+        # else of the deal's other terms, else of the deal.
+        amount_sources = sorted({s for fig in ((met, failed) if status in ("open", None) else
+                                               ((failed,) if status == "failed" else (met,))) if fig
+                                 for s in facts.sources(fig.node)})
+        term_sources = sorted({s for prop in (KG.quantity, KG.shareOfEquity, KG.pricePerShare, KG.originalAmount,
+                                              KG.duration)
+                               for node in table.objects(deal, prop) if facts.figure(node)
+                               for s in facts.sources(node)})
+        primary = (amount_sources or term_sources or deal_sources or [(None, "")])[0]
         modality = table.value(deal, KG.modality)
         common = dict(
-            approximate=approx, figure_kind=fkind, value=value, amount_text=amount_text,
-            derived_by=next((f.derived_by for f in (met, failed) if f and f.derived_by), None),
+            low=amount.low, high=amount.high, approximate=amount.approximate, figure_kind=amount.kind,
+            value=amount.value, amount_text=amount.text, status=amount.status, derived_by=amount.derived,
             amount_met_text=(_text(met) if met else "not stated") if conds else None,
             amount_failed_text=(_text(failed) if failed else "nothing") if conds else None,
             terms_text=_terms(facts, deal, classes),
@@ -174,28 +173,27 @@ class FlowReader:
             deal=key, deal_label=facts.name(deal), deal_label_zh=facts.name(deal, "zh", fallback=False),
             deal_class=next((n for n, _ in _CLASS_KINDS if n in classes), "Deal"),
             source_line=primary[0], quote=primary[1],
-            sources=sorted(set(deal_sources) | set(fig_sources)),
+            sources=sorted(set(deal_sources) | set(amount_sources) | set(term_sources)),
             exchanged_for=sorted({text(d) for d in table.objects(deal, KG.exchangedFor)}
                                  | {text(d) for d in exchanged_by.get(deal, ())}),
             arrangements=sorted(arrangements.get(key, [])), directed=True,
         )
-        for kind, giver, taker, n, parties in edges:
+        for kind, giver, taker, givers, takers in edges:
             u, v = _add_node(G, facts, giver), _add_node(G, facts, taker)
-            others = [p for p in parties if p not in (giver, taker)]
-            e_low, e_high, b_low, b_high = _edge_bounds(low, high, n)
-            shared_text = amount_text
-            if n > 1:
-                shared_text = f"{amount_text} jointly with {' and '.join(facts.name(p) for p in others)}"
-            G.add_edge(u, v, key=key, kind=kind, low=e_low, high=e_high,
-                       booked_low=b_low, booked_high=b_high, shared=n > 1,
-                       shared_with=[text(p) for p in others] if n > 1 else [],
+            # One figure for several givers (or takers) is theirs together: every edge carries all of it.
+            others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
+            shared_text = amount.text
+            if others and amount.stated:
+                shared_text = f"{amount.text} jointly with {' and '.join(facts.name(p) for p in others)}"
+            G.add_edge(u, v, key=key, kind=kind, shared=bool(others),
+                       shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
+                       shared_with=[text(p) for p in others],
                        **{**common, "amount_text": shared_text})
         if include_relations:
             for a, b in zip(plan.partners, plan.partners[1:]):
                 u, v = _add_node(G, facts, a), _add_node(G, facts, b)
-                G.add_edge(u, v, key=key, kind="partnership", low=None, high=None,
-                           booked_low=None, booked_high=None, shared=False, shared_with=[],
-                           **{**common, "directed": False})
+                G.add_edge(u, v, key=key, kind="partnership", shared=False, shared_side=None, shared_with=[],
+                           **{**common, "low": None, "high": None, "directed": False})
 
     def _add_roles(self, G) -> None:
         """Person -> organization edges (kind ``role``); there are few, so they are read one by one."""
@@ -207,8 +205,8 @@ class FlowReader:
             role = graph.value(membership, ORG.role)
             u, v = _add_node(G, facts, plain(person)), _add_node(G, facts, plain(org))
             srcs = _sources(graph, membership)
-            G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, booked_low=None,
-                       booked_high=None, approximate=False, figure_kind=None, value=None,
+            G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, status="unstated",
+                       approximate=False, figure_kind=None, value=None, shared_side=None,
                        amount_text="", amount_met_text=None, amount_failed_text=None, derived_by=None,
                        terms_text=display_name(graph, role) if role is not None else "",
                        conditions=[], condition_labels=[], condition_names=[], condition_status=None,
@@ -232,11 +230,9 @@ class FlowReader:
         for plan in self._plan_list():
             edges = self._edges(plan, pairs, kinds)
             if edges:
-                met = facts.figure(table.value(plan.deal, KG.amount))
-                failed = facts.figure(table.value(plan.deal, KG.amountIfConditionFails))
-                low, high = _amount(met, failed, plan.status)[:2]
-                for _kind, giver, taker, n, _parties in edges:
-                    bounds.setdefault((text(giver), text(taker)), []).append(_edge_bounds(low, high, n)[:2])
+                amount = _meaning(facts, plan)
+                for _kind, giver, taker, _givers, _takers in edges:
+                    bounds.setdefault((text(giver), text(taker)), []).append((amount.low, amount.high))
         return bounds
 
     def cycles(self, max_length: int = 4, kinds=None, limit: int = 200) -> list[dict]:
