@@ -27,7 +27,8 @@ EXPORT_FORMATS = ("graphml", "gexf", "csv")
 
 #: Columns of the CSV edge list, in order.
 CSV_COLUMNS = ("source", "source_label", "target", "target_label", "kind", "low", "high", "approximate",
-               "figure_kind", "amount_text", "terms_text", "conditions", "condition_status", "modality",
+               "figure_kind", "status", "derived_by", "amount_text", "terms_text", "conditions", "condition_status",
+               "modality",
                "shared", "shared_with", "deal", "deal_label", "source_line", "quote", "sources",
                "arrangements")
 

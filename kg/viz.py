@@ -272,8 +272,9 @@ def _edge_tip(graph, G, u, v, data, loops) -> dict:
             rows.append(["If met", data["amount_met_text"]])
         if data.get("amount_failed_text"):
             rows.append(["If it fails", data["amount_failed_text"]])
-    if data.get("modality"):
-        rows.append(["Status", data["modality"].lower()])
+    if data.get("status") and data.get("status") != "unstated" and kind not in ("partnership", "role"):
+        status = data["status"] + (f": {data['derived_by']}" if data.get("derived_by") else "")
+        rows.append(["Status", status])
     date = _date_text(graph, data.get("deal"))
     if date:
         rows.append(["Date", date])

@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from kg.cli import main
+from kg.flows import net_positions
 from kg.graph import KGD, load_graph
 
 B = 1e9
@@ -112,11 +113,18 @@ def test_shared_investment_is_one_edge_per_payer(flows):
     deal = str(KGD["deal-google-amazon-anthropic-investment"])
     google = flows.edges[str(KGD.Google), ANTHROPIC, deal]
     amazon = flows.edges[str(KGD.Amazon), ANTHROPIC, deal]
+    # line 50: 谷歌和亚马逊数十亿美元投资 -- one figure, $1B-10B, for both together: never split
     for edge, other in ((google, KGD.Amazon), (amazon, KGD.Google)):
-        assert edge["shared"] and edge["shared_with"] == [str(other)]
-        assert (edge["low"], edge["high"]) == (0.0, 10 * B)   # either may have paid anything up to all of it
-    assert google["booked_low"] + amazon["booked_low"] == 1 * B  # the payee's total is exactly 数十亿
-    assert google["booked_high"] + amazon["booked_high"] == 10 * B
+        assert edge["shared"] and edge["shared_with"] == [str(other)] and edge["shared_side"] == "givers"
+        assert (edge["low"], edge["high"], edge["status"]) == (1 * B, 10 * B, "firm")
+    positions = net_positions(flows)
+    anthropic_in = positions[ANTHROPIC]["in"]["investment"]
+    assert (anthropic_in["firm"], anthropic_in["upper"], anthropic_in["deals"]) == (1 * B, 10 * B, 1)  # counted once
+    for payer, other in ((str(KGD.Google), "Amazon"), (str(KGD.Amazon), "Google")):
+        out = positions[payer]["out"]["investment"]
+        assert (out["firm"], out["upper"]) == (0, 0)  # not in the payer's own sums ...
+        assert [(j["with"], j["low"], j["high"]) for j in out["joint"]] == [([other], 1 * B, 10 * B)]  # ... but apart
+    assert "jointly with Amazon: $1B–10B" in run("flows", "Google").stdout
 
 
 def test_flow_graph_does_not_change_the_rdf_graph(rdf):
@@ -283,7 +291,7 @@ def test_openai_totals(rdf):
 def test_anthropic_vs_openai_profile():
     anthropic = run_json("flows", "Anthropic")["parties"][0]
     funding = anthropic["profile"]["funding"]
-    assert (funding["firm"], funding["upper"], funding["deals"]) == (1 * B, 10 * B, 2)   # Google + Amazon, 数十亿
+    assert (funding["firm"], funding["upper"], funding["deals"]) == (1 * B, 10 * B, 1)   # Google + Amazon, 数十亿, once
     bought = anthropic["profile"]["compute_bought"]
     assert (bought["firm"], bought["upper"]) == (10 * B, 100 * B)                         # Google Cloud, 数百亿
     assert anthropic["profile"]["from_partners"]["deals"] == 1                            # Amazon's Indiana cluster
@@ -300,8 +308,10 @@ def test_totals_table_has_every_party_and_nets():
     data = run_json("flows")
     nvidia = _party(data, NVIDIA)
     assert (nvidia["net_firm"], nvidia["net_upper"]) == (0, 250 * B)
-    assert abs(sum(p["net_firm"] for p in data["parties"])) < 1e-3
-    assert abs(sum(p["net_upper"] for p in data["parties"])) < 1e-3
+    # Every amount is in one party's in and another's out, except the joint 数十亿 of line 50: in full in
+    # Anthropic's in, apart (not added) in Google's and Amazon's out.
+    assert abs(sum(p["net_firm"] for p in data["parties"]) - 1 * B) < 1e-3
+    assert abs(sum(p["net_upper"] for p in data["parties"]) - 10 * B) < 1e-3
 
 
 def test_conditions_listing():

@@ -44,10 +44,13 @@ Each edge carries:
                     (shares or options granted), ``in-kind`` (a data center built for someone,
                     a model put into someone's product); with ``include_relations`` also
                     ``partnership`` and ``role`` (:data:`RELATION_KINDS`), which carry no money
-``low``, ``high``   bounds in USD of the value this edge moves (floats), or None: ``high`` None
-                    means no upper limit ("> $8B") or no amount stated (then ``low`` is None too).
-                    "Up to $100B" is (0, 100e9); "about $300B" is (300e9, 300e9) with
-                    ``approximate``; a conditional amount still open spans both outcomes
+``low``, ``high``   bounds in USD of the deal's amount (floats), as :mod:`kg.semantics` defines them
+                    for every command, or None: ``high`` None means no upper limit ("> $8B") or no
+                    amount stated (then ``low`` is None too). "Up to $100B" is (0, 100e9); "about
+                    $300B" is (300e9, 300e9) with ``approximate``; a conditional amount still open
+                    spans both outcomes; a figure shared by several payers is the whole figure
+``status``          firm, derived, conditional, projected, planned, estimated or unstated
+                    (:data:`kg.semantics.STATUSES`)
 ``approximate``     True when the figure is stated with 约 / "about"
 ``figure_kind``     the figure's kg:figureKind local name (Exact, Approximate, UpperBound,
                     LowerBound, OrderOfMagnitude) or None when no amount is stated
@@ -64,14 +67,14 @@ Each edge carries:
 ``condition_status`` None (no condition), ``"open"``, ``"met"`` or ``"failed"`` (under ``assume``)
 ``modality``        the deal's kg:modality local name (Reported, Conditional, Projected...) or None
 ``deal``            the deal's IRI; ``deal_label``, ``deal_label_zh``; ``deal_class`` (local name)
-``source_line``     the line of the article the amount (else the deal) is stated on, or None
+``source_line``     the first line the amount is stated on (else the deal's other terms, else the
+                    deal), as the stored queries' ``line``; or None
 ``quote``           the verbatim quote on that line
 ``sources``         every (line, quote) of the deal and its figures, sorted
-``shared``          True when one amount is stated for several payers (or payees) together
+``shared``          True when one amount is stated for several payers (or payees) together: it is
+                    never split; totals list it apart for those payers and count it once for the
+                    single party at the other end (``shared_side``: "givers", "takers" or None)
 ``shared_with``     the other parties of a shared amount (IRIs)
-``booked_low``, ``booked_high``  the part of the amount counted in totals and net positions: the
-                    edge's bounds, except that a shared amount is split equally between its payers
-                    (the split is unknown; the payee's total is then exactly the stated figure)
 ``exchanged_for``   IRIs of the deals given in return (kg:exchangedFor)
 ``arrangements``    IRIs of the kg:CircularArrangement nodes the deal is part of
 ``directed``        False only for ``partnership`` edges (drawn between partners, no direction)
