@@ -11,7 +11,7 @@ which Gephi uses for edge thickness.
 >>> G.add_node("b", iri="b", label="B", label_zh="", kinds=[], node_type="organization", aliases=[])
 >>> _ = G.add_edge("a", "b", key="d", kind="purchase", low=0.0, high=5e9, amount_text="≤ $5B", conditions=[])
 >>> print(export_flows(G, "csv").splitlines()[1])
-a,A,b,B,purchase,0.0,5000000000.0,,,≤ $5B,,,,,,,d,,,,,
+a,A,b,B,purchase,0.0,5000000000.0,,,,,≤ $5B,,,,,,,d,,,,,
 """
 
 from __future__ import annotations
