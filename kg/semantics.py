@@ -16,6 +16,7 @@ Every amount has:
   depends on a condition still open (``conditions`` says which). ``projected``, ``planned``,
   ``estimated``: a forecast or target; agreed or announced for the future (未来); a third party's
   estimate. A projection, plan or estimate outranks a condition, a condition outranks a derivation.
+  ``unstated``: no amount is given.
 - ``shared_with``: the other parties named with one figure for all of them (Google's and Amazon's
   数十亿 in Anthropic): the figure is theirs jointly, never split between them.
 
@@ -46,7 +47,7 @@ from typing import NamedTuple
 from kg.amounts import KIND_FACTORS, figure_bounds as bounds, format_amount, format_usd  # noqa: F401
 
 #: The statuses of an amount, in the order they are listed.
-STATUSES = ("firm", "derived", "conditional", "projected", "planned", "estimated")
+STATUSES = ("firm", "derived", "conditional", "projected", "planned", "estimated", "unstated")
 
 #: The status a deal's or claim's kg:modality gives its amount (kg:amountStatus in the ontology);
 #: kg:Reported gives none: the amount is then firm, derived or conditional by its own terms.
@@ -171,7 +172,7 @@ def meaning(met: Stated | None, failed: Stated | None = None, *, conditions=(), 
         text = f"{format_usd(low)}–{format_usd(high).lstrip('$')}" if high is not None else f"> {format_usd(low)}"
         return Meaning(low, high, met.kind, status, ("~ " if approx else "") + text, float(met.value), approx, **common)
     if chosen is None:
-        return Meaning(None, None, None, status, "amount not stated", **common)
+        return Meaning(None, None, None, "unstated", "amount not stated", **common)
     low, high = bounds(chosen.value, chosen.kind)
     return Meaning(low, high, chosen.kind, status, _text(chosen), float(chosen.value), chosen.kind == "Approximate",
                    **common)
