@@ -30,7 +30,7 @@ from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 ROOT = Path(__file__).resolve().parent
 #: What a scratch folder links to, so that examples can name project files by relative path.
-_LINKED = ("tests", "sources", "queries", "docs", "facts.ttl", "ontology")
+_LINKED = ("tests", "sources", "queries", "docs", "benchmarks", "facts.ttl", "ontology")
 _TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|seconds)\b")
 _COMMAND_TIMEOUT = 300
 

@@ -80,3 +80,11 @@ kgd:stmt a kg:Statement ; kg:about kgd:OpenAI ; kg:statementType kg:Outlook ; kg
     result = run("validate", "--data", str(hostile))
     assert result.exit_code == 1
     assert "outside the project folder" in result.stdout
+
+
+def test_the_docs_example_of_your_own_data_is_valid():
+    """tests/fixtures/flows/new_loop.ttl is the docs' example of adding your own data: it must validate,
+    quotes included (they are checked against its own made-up source text)."""
+    result = run("validate", "--data", str(FIXTURES.parent / "flows" / "new_loop.ttl"))
+    assert result.exit_code == 0, result.output
+    assert "every quote found in its line" in result.output
