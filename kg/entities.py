@@ -204,6 +204,7 @@ class DealView:
     sources: tuple[SourceSpan, ...]
     meaning: Meaning | None = None
     payers: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -314,6 +315,7 @@ def _deal_view(graph: Graph, deal, entity, role: str) -> DealView:
     payers = sorted(display_name(graph, p) for p in deal_payers(graph, deal))
     return DealView(
         meaning=deal_meaning(graph, deal, party=entity), payers=payers,
+        parts=sorted(display_name(graph, p) for p in graph.subjects(KG.partOfDeal, deal)),
         iri=deal, label=display_name(graph, deal), kind=kind, role=role, counterparties=sorted(others),
         amount=read_figure(graph, graph.value(deal, KG.amount)),
         amount_if_condition_fails=read_figure(graph, graph.value(deal, KG.amountIfConditionFails)),

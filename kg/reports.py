@@ -40,7 +40,7 @@ def entity_view_dict(view) -> dict:
                    "amount": figure_dict(d.amount), "amount_if_condition_fails": figure_dict(d.amount_if_condition_fails),
                    "terms": [{"term": n, **figure_dict(f)} for n, f in d.terms], "conditions": d.conditions,
                    "modality": d.modality, "low": d.meaning.low, "high": d.meaning.high, "status": d.meaning.status,
-                   "derived": d.meaning.derived, "shared_with": list(d.meaning.shared_with),
+                   "derived": d.meaning.derived, "shared_with": list(d.meaning.shared_with), "parts": d.parts,
                    "sources": sources_list(d.sources)} for d in view.deals],
         "claims": [{"iri": str(c.iri), "about": c.about, "metric": c.metric, "segment": c.segment,
                     "figure": figure_dict(c.figure), "period": c.period, "modality": c.modality,

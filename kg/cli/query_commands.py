@@ -192,12 +192,14 @@ def _view_as_text(view) -> str:
             amount = meaning.joint_text if meaning.stated else "no amount stated"
             if meaning.shared and view.label_en not in deal.payers:
                 amount = f"{meaning.text} from {' and '.join(deal.payers)} together"
-            others = ", ".join(f"{name} ({role})" for role, name in deal.counterparties) or "-"
+            others = ", ".join(f"{name} ({role})" for role, name in deal.counterparties) or "no other party named"
             out.append(f"  {deal.label}")
             out.append(f"    {deal.kind}; role: {deal.role}; with {others}; {amount}"
                        + (f" [{meaning.status_text or meaning.status}]" if meaning.stated else ""))
             if meaning.status == "derived":
                 out.append("    amount not stated in the source, derived from the figures it names")
+            if deal.parts:
+                out.append(f"    made of parts, counted through them: {'; '.join(deal.parts)}")
             for name, figure in deal.terms:
                 out.append(f"    {name}: {figure.text}")
             if deal.conditions:
