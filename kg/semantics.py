@@ -31,6 +31,10 @@ the party that receives it, and apart ("jointly with Amazon: $1B–$10B") for ea
 >>> m = meaning(figure(22.5e9), figure(12.5e9), conditions=("restructuring",))
 >>> m.low, m.high, m.status, m.text
 (12500000000.0, 22500000000.0, 'conditional', '$12.5B–22.5B')
+>>> m = meaning(figure(22.5e9), figure(12.5e9), conditions=("restructuring",), condition_status="failed",
+...             modality="Conditional")     # --assume restructuring=failed
+>>> m.low, m.high, m.status, m.text
+(12500000000.0, 12500000000.0, 'firm', '$12.5B')
 >>> m = meaning(figure(1e9, "OrderOfMagnitude"), shared_with=("Amazon",))
 >>> m.low, m.high, m.status, m.text, m.joint_text
 (1000000000.0, 10000000000.0, 'firm', '$1B–10B', '$1B–10B jointly with Amazon')
@@ -157,8 +161,9 @@ def meaning(met: Stated | None, failed: Stated | None = None, *, conditions=(), 
     chosen = failed if condition_status == "failed" else met
     open_condition = condition_status == "open"
     derived = next((f.derived_by for f in ((met, failed) if open_condition else (chosen,)) if f and f.derived_by), None)
-    status = status_of(modality=modality if not (condition_status in ("met", "failed") and modality == "Conditional")
-                       else None, conditional=open_condition, derived=derived is not None)
+    if condition_status in ("met", "failed") and modality == "Conditional":
+        modality = None  # the condition is settled by assumption: the amount no longer depends on it
+    status = status_of(modality=modality, conditional=open_condition, derived=derived is not None)
     common = dict(derived=derived, conditions=conditions if open_condition else (), shared_with=shared_with)
     if open_condition and met is not None:
         m_low, m_high = bounds(met.value, met.kind)
