@@ -243,7 +243,7 @@ def _internal_ids(graph) -> set[str]:
     return {i for i in ids if i not in literals}
 
 
-def test_no_text_output_contains_an_internal_id():
+def test_no_text_output_contains_an_internal_id(tmp_path):
     graph = load_graph()
     ids = _internal_ids(graph)
     assert {"FinancialTimes", "PeopleFamiliar", "role-huang-nvidia", "claim-openai-arr-2025"} <= ids
@@ -257,6 +257,11 @@ def test_no_text_output_contains_an_internal_id():
         outputs[f"show {entity[len(ID):]}"] = run("show", str(entity))
         if entity in set(graph.objects(None, KG.payer)) | set(graph.objects(None, KG.payee)):
             outputs[f"flows {entity[len(ID):]}"] = run("flows", str(entity))
+    run("viz", "-o", str(tmp_path / "deals.html"))  # what the page shows: labels and tooltips
+    page = (tmp_path / "deals.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="kg-data">(.*?)</script>', page, re.S).group(1))
+    shown = [[item.get("label"), item.get("tip")] for item in data["edges"] + data["nodes"]]
+    outputs["viz"] = re.sub(r'"iri": "[^"]*"', "", json.dumps(shown, ensure_ascii=False))
     for what, text in outputs.items():
         text = re.sub(r"https?://\S+", "", text)  # a full IRI is shown on purpose (`id:`, `same as:`)
         leaked = {i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)}
