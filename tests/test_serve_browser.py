@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -87,6 +88,15 @@ def tab(browser, server):
     watched.close()
 
 
+def _wait_until_stable(page, seconds: float = 30.0) -> None:
+    """Wait for the deal web's layout to settle. Polled from Python: Playwright's own in-page polling
+    (wait_for_function) was seen to time out under the page's Content-Security-Policy on a loaded machine."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate("Boolean(window.kgViz && window.kgViz.stable === true)"):
+        assert time.monotonic() < deadline, f"the deal web did not settle within {seconds:.0f} s"
+        time.sleep(0.2)
+
+
 def test_workbench_runs_a_typed_query_and_shows_its_rows(tab):
     tab.open("/")
     editor = tab.page.locator(".yasqe .CodeMirror")
@@ -134,7 +144,7 @@ def test_entity_page_and_the_deal_web(tab):
     tab.page.get_by_role("link", name="OpenAI").first.click()
     tab.page.wait_for_url("**/entity/OpenAI")
     tab.open("/web")
-    tab.page.wait_for_function("window.kgViz && window.kgViz.stable === true", timeout=30_000)
+    _wait_until_stable(tab.page)
     nodes, edges = tab.page.evaluate("[kgViz.network.body.nodeIndices.length, kgViz.network.body.edgeIndices.length]")
     assert nodes > 10 and edges > 10
     tab.check_clean()
@@ -152,7 +162,7 @@ def test_hostile_labels_never_execute(browser, hostile_server):
         watched.open("/entity/EvilCorp")  # shown as text
         assert watched.page.locator("h1").inner_text().startswith("<img src=x onerror=alert(1)>")
         watched.open("/web")
-        watched.page.wait_for_function("window.kgViz && window.kgViz.stable === true", timeout=30_000)
+        _wait_until_stable(watched.page)
         assert watched.page.evaluate("document.getElementById('injected') === null")
         watched.check_clean()
     finally:
