@@ -88,7 +88,7 @@ class PropertyTable:
     """
 
     def __init__(self, graph, properties: Iterable = (), *, rows: bool = False, single: Iterable = ()):
-        reader = _oxigraph_reader(graph) or _rdflib_reader(graph)
+        reader = _oxigraph_reader(graph) or _store_reader(graph) or _rdflib_reader(graph)
         self._columns: dict[str, dict] = {}
         for prop in properties:
             if str(prop) not in self._columns:
@@ -170,6 +170,12 @@ def _group(pairs) -> dict:
         else:
             found.append(value)
     return grouped
+
+
+def _store_reader(graph) -> _Reader | None:
+    """The store's own reader, when it has one (kg.remote's store reads a property with one query)."""
+    bulk_reader = getattr(graph.store, "bulk_reader", None)
+    return bulk_reader() if bulk_reader is not None else None
 
 
 def _rdflib_reader(graph) -> _Reader:

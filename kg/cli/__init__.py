@@ -91,17 +91,21 @@ class KgGroup(click.Group):
               help="Add a Turtle (or other RDF) file to the bundled graph; repeatable.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
               help="Use a persistent Oxigraph store in DIR (see `kg load`).")
+@click.option("--endpoint", envvar="KG_ENDPOINT", default=None, metavar="URL",
+              help="Read the graph from a SPARQL endpoint instead (env KG_ENDPOINT; see docs/remote.md).")
+@click.option("--graph", "graph_iri", envvar="KG_GRAPH", default=None, metavar="IRI",
+              help="With --endpoint: read only this named graph (env KG_GRAPH).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="kg-ai-money", prog_name="kg")
 @click.pass_context
-def main(ctx, data_files, store_dir, debug):
+def main(ctx, data_files, store_dir, endpoint, graph_iri, debug):
     """kg: the knowledge graph of the AI industry's money.
 
     Query the bundled graph with SPARQL, look entities up, trace money flows and circular deals,
     validate the data, and draw the deal web as an HTML page.
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(debug=debug, data=list(data_files), store_dir=store_dir)
+    ctx.obj.update(debug=debug, data=list(data_files), store_dir=store_dir, endpoint=endpoint, graph=graph_iri)
 
 
 def data_option(command):
@@ -128,6 +132,10 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
 
     obj = ctx.find_root().obj or {}
     data, store_dir = obj.get("data", []), obj.get("store_dir")
+    if obj.get("endpoint"):
+        from kg.remote import open_endpoint_graph
+        return open_endpoint_graph(obj["endpoint"], obj.get("graph"), data=data, store_dir=store_dir,
+                                   copy=rdflib_store)
     if "watchdog" in obj:  # memory in proportion to the data given (kg.limits.memory_limit)
         obj["watchdog"].allow_input(_input_bytes(data, store_dir))
     if store_dir:
@@ -174,3 +182,4 @@ def watchdog(ctx: click.Context):
 # Importing the command modules registers their commands on `main`; they import only click and light
 # parts of kg at module level, so `kg --help` and `kg query` stay fast.
 from kg.cli import flow_commands, query_commands, serve_command, store_commands, validate_command, viz_command  # noqa: E402,F401
+from kg.cli import remote_commands  # noqa: E402,F401

@@ -1,0 +1,590 @@
+"""Reading a graph kept in an external SPARQL store (Virtuoso, Oxigraph server, Fuseki, GraphDB ...).
+
+:class:`Endpoint` is a small SPARQL 1.1 Protocol client: every request has a time limit; a connection
+reset or refused, 502, 503 and 504 are retried with backoff (a 4xx never is); every failure becomes
+one line (:class:`EndpointError`) that says what to do, and never shows the credentials, which come
+from ``KG_ENDPOINT_USER`` / ``KG_ENDPOINT_PASSWORD`` (Basic or Digest, whichever the server asks for).
+
+:func:`open_remote` gives an ``rdflib.Graph`` over the endpoint (its store is :class:`RemoteStore`),
+so the analyses run on it unchanged:
+
+- ``graph.query`` / :func:`kg.queries.run_query` send the query to the store as it is (the store does
+  the work); with ``graph=IRI`` the query's default graph is that named graph (``default-graph-uri``);
+- ``graph.value``, ``graph.objects`` ... read one subject's whole description in one request and keep
+  it for the rest of the command; other patterns are asked once each;
+- :class:`kg.bulk.PropertyTable` reads a whole property with one paged SELECT (``bulk_reader``), which
+  is how the flow analyses read the deal table, as they do locally.
+
+Large answers are read in pages (``ORDER BY`` + ``LIMIT``/``OFFSET``, ``page_size`` rows each), so a
+store's cap on result rows (Virtuoso's ``ResultSetMaxRows``) does not silently cut them short.
+
+Blank nodes cannot be named in a query, so :mod:`kg.push` stores them as IRIs under
+:data:`SKOLEM` (RDF 1.1 skolemization); they read back here as blank nodes again.
+
+>>> Endpoint("http://user:secret@127.0.0.1:1/sparql?x=1").shown
+'http://127.0.0.1:1/sparql'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from kg.errors import KgError, QuerySyntaxError, UsageError
+
+#: Where blank nodes live in a remote store: ``SKOLEM + id`` (see the module docstring).
+SKOLEM = "https://w3id.org/aimoney/.well-known/genid/"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: The SPARQL results and RDF formats asked for; the answer's Content-Type says which came back.
+ACCEPT = ("application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8, "
+          "text/plain;q=0.5")
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_PAGE_SIZE = 10_000
+
+
+class EndpointError(KgError):
+    """A SPARQL endpoint could not be reached, refused us, or failed; the message is one line."""
+
+
+class EndpointTimeout(EndpointError):
+    """A request to the endpoint ran past its time limit."""
+
+    exit_code = 3
+
+
+def _first_line(text: str) -> str:
+    """The first line of a server's error page worth showing (tags stripped, clipped)."""
+    for line in re.sub(r"<[^>]+>", "\n", text or "").splitlines():
+        line = " ".join(line.split())
+        if line and not line.lower().startswith(("<!doctype", "error 5", "error 4")):
+            return line[:200]
+    return ""
+
+
+@dataclass
+class Endpoint:
+    """A SPARQL endpoint: ``url`` answers queries, ``update_url`` updates (default: ``url``),
+    ``gsp_url`` the Graph Store Protocol (optional). ``graph`` scopes reading to one named graph."""
+
+    url: str
+    graph: str | None = None
+    update_url: str | None = None
+    gsp_url: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = 3
+    page_size: int = DEFAULT_PAGE_SIZE
+    user: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--endpoint {_hide(self.url)}: not an http(s) URL (e.g. http://localhost:8890/sparql)")
+        if parts.username and self.user is None:  # http://user:password@host/...: taken, then hidden
+            self.user, self.password = parts.username, parts.password or ""
+        self.url = _strip_userinfo(self.url)
+        self.update_url = _strip_userinfo(self.update_url) if self.update_url else self.url
+        self.gsp_url = _strip_userinfo(self.gsp_url) if self.gsp_url else None
+        self._client = None
+
+    @classmethod
+    def from_environment(cls, url: str, **options) -> "Endpoint":
+        """An endpoint with credentials, time limit and page size from ``KG_ENDPOINT_*`` variables."""
+        env = os.environ
+        try:
+            timeout = float(env.get("KG_ENDPOINT_TIMEOUT") or DEFAULT_TIMEOUT)
+            page = int(env.get("KG_ENDPOINT_PAGE_SIZE") or DEFAULT_PAGE_SIZE)
+        except ValueError as exc:
+            raise UsageError(f"KG_ENDPOINT_TIMEOUT / KG_ENDPOINT_PAGE_SIZE: not a number ({exc})") from None
+        if timeout <= 0 or page <= 0:
+            raise UsageError("KG_ENDPOINT_TIMEOUT and KG_ENDPOINT_PAGE_SIZE must be more than 0")
+        return cls(url, user=env.get("KG_ENDPOINT_USER") or None, password=env.get("KG_ENDPOINT_PASSWORD"),
+                   timeout=timeout, page_size=page, **options)
+
+    @property
+    def shown(self) -> str:
+        """The URL as messages show it: no credentials, no query string."""
+        return _hide(self.url)
+
+    # ---------------------------------------------------------------------------------- HTTP
+
+    def _http(self):
+        if self._client is None:
+            import httpx
+
+            auth = _any_auth(self.user, self.password or "") if self.user else None
+            self._client = httpx.Client(auth=auth, follow_redirects=True,
+                                        headers={"User-Agent": "kg (SPARQL 1.1 Protocol client)"})
+        return self._client
+
+    def request(self, method: str, url: str, *, what: str = "", **kwargs):
+        """An HTTP request with the time limit, retries on transient failures and one-line errors;
+        returns the (2xx) response."""
+        import httpx
+
+        shown, delay = _hide(url), 0.5
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._http().request(method, url, timeout=self.timeout, **kwargs)
+            except httpx.TimeoutException:
+                raise EndpointTimeout(f"{shown}: no answer within {self.timeout:g} s{what} (timed out; "
+                                      f"set KG_ENDPOINT_TIMEOUT for a longer limit)") from None
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if last:
+                    reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+                    raise EndpointError(f"{shown}: cannot reach the SPARQL endpoint{what} ({reason}); "
+                                        f"is the server running and the URL right?") from None
+            except httpx.HTTPError as exc:
+                raise EndpointError(f"{shown}: request failed{what} ({type(exc).__name__})") from None
+            else:
+                if response.status_code in (502, 503, 504) and not last:
+                    pass
+                elif response.is_success:
+                    return response
+                else:
+                    raise self._status_error(response, shown, what)
+            time.sleep(delay)
+            delay *= 2
+
+    def _status_error(self, response, shown: str, what: str) -> KgError:
+        status, line = response.status_code, _first_line(response.text)
+        detail = f": {line}" if line else ""
+        if status in (401, 403):
+            hint = ("check KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD" if self.user else
+                    "set KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD")
+            return EndpointError(f"{shown}: authentication {'required' if status == 401 else 'refused'} "
+                                 f"(HTTP {status}){what}; {hint}")
+        if status == 404:
+            return EndpointError(f"{shown}: not found (HTTP 404){what}: the path looks wrong; a SPARQL endpoint "
+                                 f"is usually at /sparql (Virtuoso, Fuseki /DATASET/sparql), /query (Oxigraph) "
+                                 f"or /repositories/NAME (GraphDB)")
+        if status in (400, 405, 406, 415) and not what:
+            return QuerySyntaxError(f"{shown}: the endpoint rejected the query (HTTP {status}){detail}")
+        kind = "server error" if status >= 500 else "request refused"
+        return EndpointError(f"{shown}: {kind} (HTTP {status}){what}{detail}")
+
+    def _post_query(self, query: str, accept: str = ACCEPT):
+        data = {"query": query}
+        if self.graph:
+            data["default-graph-uri"] = self.graph
+        return self.request("POST", self.url, data=data, headers={"Accept": accept})
+
+    # ---------------------------------------------------------------------------------- SPARQL
+
+    def answer(self, query: str):
+        """Run any query: ``("SELECT", variables, rows)`` (rows as tuples of rdflib terms, None where
+        unbound), ``("ASK", bool)`` or ``("CONSTRUCT", triples)``."""
+        from rdflib import Variable
+
+        response = self._post_query(query)
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind in ("application/sparql-results+json", "application/json"):
+            data = _json(response, self.shown)
+            if "boolean" in data:
+                return "ASK", bool(data["boolean"])
+            names = data.get("head", {}).get("vars", [])
+            term = _TermReader().term
+            rows = [tuple(term(b[n]) if n in b else None for n in names)
+                    for b in data.get("results", {}).get("bindings", [])]
+            return "SELECT", [Variable(n) for n in names], [row for row in rows if any(x is not None for x in row)]
+        return "CONSTRUCT", _parse_triples(response.content, kind, self.shown)
+
+    def bindings(self, query: str) -> Iterator[dict]:
+        """The JSON bindings of a SELECT, every page of it: ``query`` must end in its ORDER BY and have
+        no LIMIT; pages of ``page_size`` rows are asked until one comes back short."""
+        offset, size = 0, self.page_size
+        while True:
+            response = self._post_query(f"{query}\nLIMIT {size} OFFSET {offset}",
+                                        accept="application/sparql-results+json")
+            rows = _json(response, self.shown).get("results", {}).get("bindings", [])
+            yield from rows
+            cap = response.headers.get("x-sparql-maxrows")  # Virtuoso: its ResultSetMaxRows cut the page
+            if cap and cap.isdigit() and int(cap) < size and len(rows) >= int(cap):
+                offset, size = offset + len(rows), int(cap)
+                continue
+            if len(rows) < size:
+                return
+            offset += size
+
+    def count(self, graph: str | None = None) -> int:
+        """How many triples the (named) graph holds."""
+        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
+        rows = list(self.bindings(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"))
+        return int(rows[0]["n"]["value"]) if rows else 0
+
+    def update(self, text: str, what: str = "") -> None:
+        """Run a SPARQL Update (form-encoded ``update=`` POST to ``update_url``)."""
+        self.request("POST", self.update_url, data={"update": text}, what=what)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _json(response, shown: str) -> dict:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise EndpointError(f"{shown}: the answer is not SPARQL JSON results "
+                            f"({response.headers.get('content-type', 'no content type')})") from None
+
+
+def _parse_triples(content: bytes, kind: str, shown: str) -> list:
+    import pyoxigraph as ox
+
+    fmt = ox.RdfFormat.N_TRIPLES if kind in ("application/n-triples", "text/plain") else ox.RdfFormat.TURTLE
+    if kind not in ("application/n-triples", "text/plain", "text/turtle", "application/x-turtle"):
+        raise EndpointError(f"{shown}: unexpected answer type {kind or 'none'} (wanted SPARQL JSON results, "
+                            f"N-Triples or Turtle)")
+    term = _TermReader().ox_term
+    try:
+        return [(term(t.subject), term(t.predicate), term(t.object)) for t in ox.parse(content, format=fmt)]
+    except SyntaxError as exc:
+        raise EndpointError(f"{shown}: unreadable RDF in the answer ({exc.msg})") from None
+
+
+def _strip_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _hide(url: str) -> str:
+    parts = urlsplit(_strip_userinfo(url)) if "://" in url else None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) if parts else "(endpoint)"
+
+
+def _any_auth(user: str, password: str):
+    """httpx auth that sends nothing until the server asks, then answers its Basic or Digest challenge
+    (and answers up front from then on)."""
+    import httpx
+
+    class AnyAuth(httpx.Auth):
+        requires_request_body = True
+
+        def __init__(self):
+            self._digest = httpx.DigestAuth(user, password)
+            self._basic = httpx.BasicAuth(user, password)
+            self._scheme = None  # learnt from the first challenge
+
+        def auth_flow(self, request):
+            if self._scheme is not None:
+                yield from (self._digest if self._scheme == "digest" else self._basic).auth_flow(request)
+                return
+            response = yield request
+            challenge = response.headers.get("www-authenticate", "").lower()
+            if response.status_code != 401:
+                return
+            if challenge.startswith("digest"):
+                self._scheme = "digest"
+                flow = self._digest.auth_flow(request)
+                next(flow)  # the unauthenticated request, already answered by ``response``
+                try:
+                    yield flow.send(response)
+                except StopIteration:
+                    return
+            elif challenge.startswith("basic"):
+                self._scheme = "basic"
+                yield from self._basic.auth_flow(request)
+
+    return AnyAuth()
+
+
+# ------------------------------------------------------------------------------------- terms
+
+
+class _TermReader:
+    """SPARQL JSON bindings and pyoxigraph terms as rdflib terms (skolem IRIs back to blank nodes);
+    each distinct term is made once."""
+
+    def __init__(self):
+        self._cache: dict = {}
+
+    def term(self, b: dict):
+        key = (b["value"], b.get("xml:lang") or b.get("datatype"), b["type"])
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _make(b["type"], b["value"], b.get("xml:lang"), b.get("datatype"))
+        return found
+
+    def ox_term(self, t):
+        import pyoxigraph as ox
+
+        if isinstance(t, ox.NamedNode):
+            return _make("uri", t.value, None, None)
+        if isinstance(t, ox.BlankNode):
+            return _make("bnode", t.value, None, None)
+        return _make("literal", t.value, t.language, t.datatype.value)
+
+
+def _make(kind: str, value: str, lang, datatype):
+    from rdflib import BNode, Literal, URIRef
+
+    if kind == "uri":
+        return BNode(value[len(SKOLEM):]) if value.startswith(SKOLEM) else URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if lang:
+        return Literal(value, lang=lang)
+    if datatype and datatype != XSD_STRING and not datatype.endswith("#langString"):
+        return Literal(value, datatype=datatype)
+    return Literal(value)
+
+
+def plain_value(b: dict):
+    """A SPARQL JSON binding as a :mod:`kg.bulk` table value (an IRI's string, ``"_:id"``, a Lit)."""
+    from kg.bulk import Lit, _SAME_TEXT
+
+    kind, value = b["type"], b["value"]
+    if kind == "uri":
+        return "_:" + value[len(SKOLEM):] if value.startswith(SKOLEM) else value
+    if kind == "bnode":
+        return "_:" + value
+    lang, datatype = b.get("xml:lang"), b.get("datatype")
+    if lang or not datatype or datatype in _SAME_TEXT and datatype not in _CANONICAL:
+        return Lit(value, lang or None)
+    return Lit(str(_make(kind, value, lang, datatype)), None)  # rdflib's text of it (1e1 -> 10.0)
+
+
+# Numbers a store may write in another lexical form than Oxigraph does ("01", "1.50"): their text is
+# rdflib's, which normalizes them as Oxigraph does.
+_CANONICAL = {"http://www.w3.org/2001/XMLSchema#integer", "http://www.w3.org/2001/XMLSchema#decimal"}
+
+
+def sparql_term(term) -> str:
+    """An rdflib term as SPARQL text, blank nodes as their skolem IRIs."""
+    from rdflib import BNode
+
+    if isinstance(term, BNode):
+        return f"<{SKOLEM}{term}>"
+    return term.n3()
+
+
+# ------------------------------------------------------------------------------------- the store
+
+
+def _store_class():
+    from rdflib.store import Store
+
+    class RemoteStore(Store):
+        """A read-only rdflib store over an :class:`Endpoint` (see the module docstring)."""
+
+        context_aware = False
+        formula_aware = False
+        transaction_aware = False
+        graph_aware = False
+
+        def __init__(self, endpoint: Endpoint):
+            super().__init__()
+            self.endpoint = endpoint
+            self._rows: dict = {}  # subject -> {predicate: [objects]} (its whole description)
+            self._patterns: dict = {}  # (p, o) -> [(s, p, o)]
+            self._prefixes: dict = {}
+            self._namespaces: dict = {}
+            self._terms = _TermReader()
+
+        # --- namespaces (kept locally: they only serve serialization and display)
+        def bind(self, prefix, namespace, override=True):
+            if override or prefix not in self._namespaces:
+                self._namespaces[prefix] = namespace
+                self._prefixes[namespace] = prefix
+
+        def namespace(self, prefix):
+            return self._namespaces.get(prefix)
+
+        def prefix(self, namespace):
+            return self._prefixes.get(namespace)
+
+        def namespaces(self):
+            yield from self._namespaces.items()
+
+        # --- reading
+        def _select(self, query: str) -> Iterator[dict]:
+            return self.endpoint.bindings(query)
+
+        def row(self, subject) -> dict:
+            """Every property of ``subject``: {predicate: [objects]}, read once."""
+            found = self._rows.get(subject)
+            if found is None:
+                found = {}
+                term = self._terms.term
+                for b in self._select(f"SELECT ?p ?o WHERE {{ {sparql_term(subject)} ?p ?o }} ORDER BY ?p ?o"):
+                    found.setdefault(term(b["p"]), []).append(term(b["o"]))
+                self._rows[subject] = found
+            return found
+
+        def triples(self, pattern, context=None):
+            from rdflib.term import Variable
+
+            s, p, o = (None if isinstance(x, Variable) else x for x in pattern)
+            no_contexts = iter(())
+            if s is not None:
+                row = self.row(s)
+                for pred, objects in (row.items() if p is None else [(p, row.get(p, ()))]):
+                    for obj in objects:
+                        if o is None or obj == o:
+                            yield (s, pred, obj), no_contexts
+                return
+            key = (p, o)
+            found = self._patterns.get(key)
+            if found is None:
+                where = f"?s {'?p' if p is None else sparql_term(p)} {'?o' if o is None else sparql_term(o)}"
+                order = " ".join(v for v, bound in (("?s", True), ("?p", p is None), ("?o", o is None)) if bound)
+                term = self._terms.term
+                found = [(term(b["s"]), p if p is not None else term(b["p"]), o if o is not None else term(b["o"]))
+                         for b in self._select(f"SELECT * WHERE {{ {where} }} ORDER BY {order}")]
+                self._patterns[key] = found
+            for triple in found:
+                yield triple, no_contexts
+
+        def __len__(self, context=None):
+            return self.endpoint.count()
+
+        def answer_rows(self, query: str, initNs=None, queryGraph=None, initBindings=None):
+            """As kg.store's ``answer_rows``: the query runs in the remote store, as written."""
+            if initBindings:
+                raise UsageError("bindings are not supported on a remote endpoint: bind with VALUES")
+            return self.endpoint.answer(query)
+
+        def query(self, query, initNs, initBindings, queryGraph, **kwargs):
+            from rdflib import Graph
+            from rdflib.query import Result
+
+            if not isinstance(query, str):
+                raise UsageError("only SPARQL text can be sent to a remote endpoint")
+            if initNs:
+                declared = {m.lower() for m in re.findall(r"PREFIX\s+([\w.-]*):", query, re.IGNORECASE)}
+                query = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in initNs.items() if p.lower() not in declared) + query
+            form, *answer = self.answer_rows(query, initNs, queryGraph, initBindings)
+            result = Result(form)
+            if form == "SELECT":
+                result.vars, rows = answer
+                result.bindings = [{v: x for v, x in zip(result.vars, row) if x is not None} for row in rows]
+            elif form == "ASK":
+                result.askAnswer = answer[0]
+            else:
+                result.graph = Graph()
+                for triple in answer[0]:
+                    result.graph.add(triple)
+            return result
+
+        def bulk_reader(self):
+            """The functions kg.bulk's PropertyTable reads with: a whole property in one paged SELECT."""
+            return _bulk_reader(self)
+
+        # --- writing is not for this store: `kg push` loads a remote graph
+        def add(self, triple, context=None, quoted=False):
+            raise UsageError("the remote graph is read-only here; load it with `kg push`")
+
+        def remove(self, triple, context=None):
+            raise UsageError("the remote graph is read-only here; load it with `kg push`")
+
+    return RemoteStore
+
+
+_REMOTE_STORE = None
+
+
+def remote_store_class():
+    """The rdflib Store class over an endpoint (made on first use: importing kg.remote costs nothing)."""
+    global _REMOTE_STORE
+    if _REMOTE_STORE is None:
+        _REMOTE_STORE = _store_class()
+    return _REMOTE_STORE
+
+
+def _bulk_reader(store):
+    from kg.bulk import _Reader, _group
+    from rdflib import BNode, URIRef
+
+    def node(subject):
+        return BNode(subject[2:]) if subject[:2] == "_:" else URIRef(subject)
+
+    def scan(prop: str) -> dict:
+        column: dict = {}
+        for b in store._select(f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?s ?o"):
+            column.setdefault(plain_value(b["s"]), []).append(plain_value(b["o"]))
+        return column
+
+    def scan_where(prop: str, keep) -> dict:
+        values = [plain_value(b["o"]) for b in store._select(f"SELECT DISTINCT ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?o")]
+        kept = [v for v in values if keep(v)]
+        pairs = []
+        for value in kept:
+            if type(value) is str:
+                target = sparql_term(node(value))
+                pairs.extend((plain_value(b["s"]), value)
+                             for b in store._select(f"SELECT ?s WHERE {{ ?s <{prop}> {target} }} ORDER BY ?s"))
+        if len(kept) != sum(1 for v in kept if type(v) is str):  # literal values: one scan, filtered here
+            wanted = {v for v in kept if type(v) is not str}
+            pairs.extend((s, v) for s, vs in scan(prop).items() for v in vs if v in wanted)
+        return _group(pairs)
+
+    def row(subject) -> dict:
+        from kg.bulk import plain
+
+        return {str(p): [plain(o) for o in objects] for p, objects in store.row(node(subject)).items()}
+
+    def lookup(subject, prop: str):
+        from kg.bulk import plain
+
+        return [plain(o) for o in store.row(node(subject)).get(URIRef(prop), ())] or None
+
+    return _Reader(scan, scan_where, row, lookup)
+
+
+def open_remote(endpoint: Endpoint):
+    """An rdflib Graph over ``endpoint`` (read-only), with the project's prefixes bound."""
+    from rdflib import Graph
+
+    from kg.graph import PREFIXES
+
+    graph = Graph(store=remote_store_class()(endpoint))
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)
+    return graph
+
+
+def fetch_graph(endpoint: Endpoint, graph=None):
+    """The whole (named) graph copied into ``graph`` (default: a new rdflib in-memory graph), read with
+    paged SELECT of every triple: for `kg export` and `kg validate`, which want the whole graph."""
+    from kg.graph import new_graph
+
+    graph = new_graph() if graph is None else graph
+    term = _TermReader().term
+    for b in endpoint.bindings("SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"):
+        graph.add((term(b["s"]), term(b["p"]), term(b["o"])))
+    return graph
+
+
+def skolemized_ntriples(triples: Iterable) -> Iterator[str]:
+    """pyoxigraph triples (or quads) as N-Triples lines, blank nodes as skolem IRIs (see kg.push)."""
+    import pyoxigraph as ox
+
+    blank = ox.BlankNode
+    for t in triples:
+        s, p, o = t.subject, t.predicate, t.object
+        s_text = f"<{SKOLEM}{s.value}>" if type(s) is blank else str(s)
+        o_text = f"<{SKOLEM}{o.value}>" if type(o) is blank else str(o)
+        yield f"{s_text} {p} {o_text} .\n"
+
+
+def open_endpoint_graph(url: str, graph: str | None = None, *, data=(), store_dir=None, copy: bool = False):
+    """The graph a command works on with ``--endpoint``: the remote graph (read-only), or with
+    ``copy`` a local rdflib copy of it (what `kg export` and `kg validate` need)."""
+    if store_dir:
+        raise UsageError("--endpoint and --store cannot be used together: choose one graph")
+    if data:
+        raise UsageError("--data cannot be added to a remote graph: load the files into it with "
+                         "`kg push --endpoint URL --graph IRI FILES`")
+    endpoint = Endpoint.from_environment(url, graph=graph)
+    return fetch_graph(endpoint) if copy else open_remote(endpoint)
