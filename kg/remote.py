@@ -91,6 +91,7 @@ class Endpoint:
         self.update_url = _strip_userinfo(self.update_url) if self.update_url else self.url
         self.gsp_url = _strip_userinfo(self.gsp_url) if self.gsp_url else None
         self._client = None
+        self._scrollable = False  # page with a sliced subquery (Virtuoso past 10,000 sorted rows)
 
     @classmethod
     def from_environment(cls, url: str, **options) -> "Endpoint":
@@ -200,8 +201,7 @@ class Endpoint:
         no LIMIT; pages of ``page_size`` rows are asked until one comes back short."""
         offset, size = 0, self.page_size
         while True:
-            response = self._post_query(f"{query}\nLIMIT {size} OFFSET {offset}",
-                                        accept="application/sparql-results+json")
+            response = self._page(query, size, offset)
             rows = _json(response, self.shown).get("results", {}).get("bindings", [])
             yield from rows
             cap = response.headers.get("x-sparql-maxrows")  # Virtuoso: its ResultSetMaxRows cut the page
@@ -211,6 +211,20 @@ class Endpoint:
             if len(rows) < size:
                 return
             offset += size
+
+    def _page(self, query: str, size: int, offset: int):
+        accept = "application/sparql-results+json"
+        if offset and self._scrollable:
+            return self._post_query(f"SELECT * WHERE {{ {{ {query} }} }}\nLIMIT {size} OFFSET {offset}", accept)
+        try:
+            return self._post_query(f"{query}\nLIMIT {size} OFFSET {offset}", accept)
+        except EndpointError as exc:
+            # Virtuoso sorts at most MaxSortedTopRows (10,000) rows for ORDER BY + OFFSET; its documented
+            # way past that is the ordered query as a subquery, sliced outside ("scrollable cursor").
+            if "SR353" not in str(exc) or self._scrollable:
+                raise
+            self._scrollable = True
+            return self._page(query, size, offset)
 
     def count(self, graph: str | None = None) -> int:
         """How many triples the (named) graph holds."""
@@ -415,12 +429,38 @@ def _store_class():
             """Every property of ``subject``: {predicate: [objects]}, read once."""
             found = self._rows.get(subject)
             if found is None:
-                found = {}
-                term = self._terms.term
-                for b in self._select(f"SELECT ?p ?o WHERE {{ {sparql_term(subject)} ?p ?o }} ORDER BY ?p ?o"):
-                    found.setdefault(term(b["p"]), []).append(term(b["o"]))
-                self._rows[subject] = found
+                # With the blank nodes it leads to (a deal's amount, the amount's source spans):
+                # those are read next, and one request is cheaper than three.
+                rows: dict = {subject: {}}
+                for s, p, o in self.described([subject]):
+                    rows.setdefault(s, {}).setdefault(p, []).append(o)
+                for node, row in rows.items():
+                    self._rows.setdefault(node, row)
+                found = self._rows[subject]
             return found
+
+        def described(self, subjects: list) -> Iterator[tuple]:
+            """Every triple about ``subjects`` and about the blank nodes they lead to, two deep (a
+            concise bounded description), ordered by subject, predicate, object at each level."""
+            from rdflib import BNode
+
+            # Level by level (the subjects, then the blank nodes they name, then theirs): plain
+            # VALUES lookups, which every store answers from its indexes.
+            term, seen, level = self._terms.term, set(subjects), list(subjects)
+            for _depth in range(3):
+                following = []
+                for start in range(0, len(level), _ROWS_BATCH):
+                    values = " ".join(sparql_term(s) for s in level[start:start + _ROWS_BATCH])
+                    for b in self._select(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }} "
+                                          f"ORDER BY ?s ?p ?o"):
+                        s, p, o = term(b["s"]), term(b["p"]), term(b["o"])
+                        if isinstance(o, BNode) and o not in seen:
+                            seen.add(o)
+                            following.append(o)
+                        yield s, p, o
+                level = following
+                if not level:
+                    break
 
         def triples(self, pattern, context=None):
             from rdflib.term import Variable
@@ -534,12 +574,33 @@ def _bulk_reader(store):
 
         return {str(p): [plain(o) for o in objects] for p, objects in store.row(node(subject)).items()}
 
+    columns: dict = {}
+
     def lookup(subject, prop: str):
+        # One property of many subjects (the amounts of every deal on a candidate loop): the whole
+        # property in one paged query costs less than a request per subject.
+        column = columns.get(prop)
+        if column is None:
+            column = columns[prop] = scan(prop)
+        return column.get(subject)
+
+    def rows(subjects: list) -> dict:
         from kg.bulk import plain
 
-        return [plain(o) for o in store.row(node(subject)).get(URIRef(prop), ())] or None
+        found: dict = {}
+        for start in range(0, len(subjects), _ROWS_BATCH):
+            chunk = [node(s) for s in subjects[start:start + _ROWS_BATCH]]
+            for s, p, o in store.described(chunk):
+                found.setdefault(plain(s), {}).setdefault(str(p), []).append(plain(o))
+        for subject in subjects:
+            found.setdefault(subject, {})
+        return found
 
-    return _Reader(scan, scan_where, row, lookup)
+    return _Reader(scan, scan_where, row, lookup, rows)
+
+
+#: Subjects whose rows one request reads (a VALUES list of this many IRIs).
+_ROWS_BATCH = 250
 
 
 def open_remote(endpoint: Endpoint):

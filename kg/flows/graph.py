@@ -135,9 +135,13 @@ class FlowReader:
         for deal, others in table.column(KG.exchangedFor).items():
             for other in others:
                 exchanged_by.setdefault(other, []).append(deal)
-        for plan in self._plan_list():
-            edges = self._edges(plan, pairs, kinds)
-            if edges or (include_relations and len(plan.partners) > 1):
+        chosen = [(plan, self._edges(plan, pairs, kinds)) for plan in self._plan_list()]
+        chosen = [(plan, edges) for plan, edges in chosen if edges or (include_relations and len(plan.partners) > 1)]
+        if pairs is not None:  # a few deals read in full: a remote store reads them in batches
+            table.prefetch(plan.deal for plan, _edges in chosen)
+            table.prefetch(party for plan, edges in chosen for edge in edges for party in edge[1:3])
+        for plan, edges in chosen:
+            if True:
                 self._add_deal(G, plan, edges, arrangements, exchanged_by, include_relations)
         if include_relations:
             self._add_roles(G)
@@ -227,8 +231,9 @@ class FlowReader:
         """(u, v) -> the (low, high) of each money edge u -> v of ``kinds`` between ``pairs``, as
         :func:`flow_graph` has them; of the deals only their amounts (and classes) are read."""
         facts, table, bounds = self._facts, self._facts.table, {}
-        for plan in self._plan_list():
-            edges = self._edges(plan, pairs, kinds)
+        chosen = [(plan, edges) for plan in self._plan_list() if (edges := self._edges(plan, pairs, kinds))]
+        table.prefetch(plan.deal for plan, _edges in chosen)  # a remote store reads them in batches
+        for plan, edges in chosen:
             if edges:
                 amount = _meaning(facts, plan)
                 for _kind, giver, taker, _givers, _takers in edges:
@@ -241,8 +246,9 @@ class FlowReader:
         ``limit`` loops returned are read in full."""
         kinds = _kinds(kinds)
         _check_bound("--max-length", max_length)
-        loops = [_rotate(loop, self.label)
-                 for loop in islice(_short_cycles(self.digraph(kinds), max_length), SCAN_LIMIT)]
+        found = list(islice(_short_cycles(self.digraph(kinds), max_length), SCAN_LIMIT))
+        self._facts.table.prefetch(self._parties[n] for loop in found for n in loop)  # their labels, in batches
+        loops = [_rotate(loop, self.label) for loop in found]
         pairs = {pair for loop in loops for pair in zip(loop, loop[1:] + loop[:1])}
         bounds = self._bounds(pairs, kinds)
         ranked = []
@@ -266,6 +272,7 @@ class FlowReader:
             if node is not None and node not in D:
                 raise UnknownEntityError(node)
         paths = list(islice(_node_paths(D, source, target, max_hops), SCAN_LIMIT))
+        self._facts.table.prefetch(self._parties[n] for path in paths for n in path)  # their labels, in batches
         pairs = {pair for path in paths for pair in zip(path, path[1:])}
         bounds = self._bounds(pairs, kinds)
         ranked = []
