@@ -2,15 +2,19 @@
 
 The bundled graph plus the user's files replace the content of one named graph, in three steps:
 
-1. the triples are sent into a temporary graph (``IRI`` + :data:`PARTIAL_SUFFIX`), emptied first:
-   with the Graph Store Protocol (POST of N-Triples in large batches) when a GSP URL is given, else
-   with SPARQL Update ``INSERT DATA`` in batches small enough for every store's parser;
-2. the temporary graph's triple count is checked against what was sent;
-3. ``MOVE`` puts it in place of the named graph in one update, and the named graph's count is checked.
+With a Graph Store Protocol URL (``--gsp-url``), one streamed ``PUT`` of N-Triples replaces the
+graph's content: the store applies it whole or not at all. Without one, SPARQL Update does it in
+three steps:
 
-So a push that dies midway leaves the named graph as it was (only the temporary graph is half
-full), and running the same push again empties the temporary graph and completes: no duplicates,
-whatever happened before. Pushing the same files twice leaves the same triples.
+1. the triples are sent into a temporary graph (``IRI`` + :data:`PARTIAL_SUFFIX`), emptied first,
+   with ``INSERT DATA`` in batches small enough for every store's parser;
+2. the temporary graph's triple count is checked against what was sent;
+3. ``MOVE`` puts it in place of the named graph in one update (slow on some stores: Oxigraph copies
+   triple by triple, which is why the GSP is preferred where there is one).
+
+Either way the named graph's count is checked afterwards; a push that dies midway leaves the named
+graph as it was (only the temporary graph is half full), and running the same push again completes
+it: no duplicates, whatever happened before. Pushing the same files twice leaves the same triples.
 
 Blank nodes are sent as skolem IRIs (:data:`kg.remote.SKOLEM`): a query cannot name a blank node,
 and kg reads them back as blank nodes.
@@ -71,15 +75,14 @@ def push(endpoint: Endpoint, graph: str, files: Iterable[str | Path] = (), *, bu
         started(total)
     partial = graph + PARTIAL_SUFFIX
     method = "graph store protocol" if endpoint.gsp_url else "sparql update"
+    if endpoint.gsp_url:
+        return _put(endpoint, graph, store, total, progress, clock)
     sent = 0
     try:
         endpoint.update(f"DROP SILENT GRAPH <{partial}>", what=" (emptying the temporary graph)")
-        for batch in _batches(skolemized_ntriples(store), GSP_BATCH if endpoint.gsp_url else UPDATE_BATCH):
-            if endpoint.gsp_url:
-                endpoint.request("POST", endpoint.gsp_url, params={"graph": partial}, content="".join(batch).encode(),
-                                 headers={"Content-Type": "application/n-triples"}, what=" (sending triples)")
-            else:
-                endpoint.update(f"INSERT DATA {{ GRAPH <{partial}> {{\n{''.join(batch)}}} }}", what=" (sending triples)")
+        lines = skolemized_ntriples(store).decode("utf-8").splitlines(keepends=True)
+        for batch in _batches(lines, UPDATE_BATCH):
+            endpoint.update(f"INSERT DATA {{ GRAPH <{partial}> {{\n{''.join(batch)}}} }}", what=" (sending triples)")
             sent += len(batch)
             if progress is not None:
                 progress(len(batch))
@@ -97,6 +100,42 @@ def push(endpoint: Endpoint, graph: str, files: Iterable[str | Path] = (), *, bu
         raise EndpointError(f"<{graph}> holds {final} triples after the push, {total} were sent: "
                             f"something else writes to it; run the same `kg push` again")
     return PushResult(graph, final, method, time.perf_counter() - clock)
+
+
+def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: float) -> PushResult:
+    """One Graph Store Protocol PUT of every triple, streamed: the store replaces the graph's content in
+    one request, so a PUT that fails leaves the old content (the store discards a partial body)."""
+    gsp = endpoint.gsp_url
+    # A small request first, so that a Digest challenge is answered before the large body is sent
+    # (else the body would go twice); it also checks the URL and the credentials.
+    endpoint.request("GET", gsp, params={"graph": graph + PARTIAL_SUFFIX}, also_ok=(404,),
+                     headers={"Accept": "application/n-triples"}, what=" (checking the Graph Store Protocol URL)")
+
+    # Serialized first: Virtuoso refuses a chunked body (HTTP 501), so the length must be known.
+    text = skolemized_ntriples(store)
+    chunks, start = [], 0
+    while start < len(text):  # pieces of whole lines, to report progress by
+        end = text.find(b"\n", min(start + GSP_BATCH * 150, len(text) - 1)) + 1 or len(text)
+        chunks.append((text.count(b"\n", start, end), text[start:end]))
+        start = end
+
+    def body():
+        for count, chunk in chunks:
+            yield chunk
+            if progress is not None:
+                progress(count)
+    try:
+        endpoint.request("PUT", gsp, params={"graph": graph}, content=body(), retry=False,
+                         headers={"Content-Type": "application/n-triples",
+                                  "Content-Length": str(sum(len(chunk) for _n, chunk in chunks))},
+                         what=" (sending triples)")
+        final = endpoint.count(graph)
+    except EndpointError as exc:
+        raise EndpointError(f"{exc} — the push did not complete; run the same `kg push` again") from None
+    if final != total:
+        raise EndpointError(f"<{graph}> holds {final} triples after the push, {total} were sent; "
+                            f"run the same `kg push` again")
+    return PushResult(graph, final, "graph store protocol", time.perf_counter() - clock)
 
 
 def _batches(lines, size: int):

@@ -123,14 +123,14 @@ class Endpoint:
                                         headers={"User-Agent": "kg (SPARQL 1.1 Protocol client)"})
         return self._client
 
-    def request(self, method: str, url: str, *, what: str = "", **kwargs):
-        """An HTTP request with the time limit, retries on transient failures and one-line errors;
-        returns the (2xx) response."""
+    def request(self, method: str, url: str, *, what: str = "", retry: bool = True, also_ok=(), **kwargs):
+        """An HTTP request with the time limit, retries on transient failures (unless not ``retry``) and
+        one-line errors; returns the response (2xx, or a status in ``also_ok``)."""
         import httpx
 
-        shown, delay = _hide(url), 0.5
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
+        shown, delay, tries = _hide(url), 0.5, self.retries + 1 if retry else 1
+        for attempt in range(tries):
+            last = attempt == tries - 1
             try:
                 response = self._http().request(method, url, timeout=self.timeout, **kwargs)
             except httpx.TimeoutException:
@@ -146,7 +146,7 @@ class Endpoint:
             else:
                 if response.status_code in (502, 503, 504) and not last:
                     pass
-                elif response.is_success:
+                elif response.is_success or response.status_code in also_ok:
                     return response
                 else:
                     raise self._status_error(response, shown, what)
@@ -190,6 +190,9 @@ class Endpoint:
             if "boolean" in data:
                 return "ASK", bool(data["boolean"])
             names = data.get("head", {}).get("vars", [])
+            if names == ["__ASK_RETVAL"]:  # Virtuoso answers ASK as a SELECT of one row, or none
+                rows = data.get("results", {}).get("bindings", [])
+                return "ASK", bool(rows) and rows[0].get("__ASK_RETVAL", {}).get("value") not in ("0", "false")
             term = _TermReader().term
             rows = [tuple(term(b[n]) if n in b else None for n in names)
                     for b in data.get("results", {}).get("bindings", [])]
@@ -627,16 +630,19 @@ def fetch_graph(endpoint: Endpoint, graph=None):
     return graph
 
 
-def skolemized_ntriples(triples: Iterable) -> Iterator[str]:
-    """pyoxigraph triples (or quads) as N-Triples lines, blank nodes as skolem IRIs (see kg.push)."""
+def skolemized_ntriples(store) -> bytes:
+    """The default graph of a pyoxigraph ``store`` as N-Triples, blank nodes as skolem IRIs (kg.push).
+
+    pyoxigraph writes the N-Triples (in Rust); a blank node can then only stand at the start of a line
+    or as the object at its end, so two patterns find every one and none inside a literal.
+    """
     import pyoxigraph as ox
 
-    blank = ox.BlankNode
-    for t in triples:
-        s, p, o = t.subject, t.predicate, t.object
-        s_text = f"<{SKOLEM}{s.value}>" if type(s) is blank else str(s)
-        o_text = f"<{SKOLEM}{o.value}>" if type(o) is blank else str(o)
-        yield f"{s_text} {p} {o_text} .\n"
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    skolem = f"<{SKOLEM}".encode()
+    text = re.sub(rb"^_:([A-Za-z0-9_.-]+)", lambda m: skolem + m.group(1) + b">", text, flags=re.MULTILINE)
+    return re.sub(rb"> _:([A-Za-z0-9_.-]+) \.$", lambda m: b"> " + skolem + m.group(1) + b"> .", text,
+                  flags=re.MULTILINE)
 
 
 def open_endpoint_graph(url: str, graph: str | None = None, *, data=(), store_dir=None, copy: bool = False):
