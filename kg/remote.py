@@ -3,7 +3,8 @@
 :class:`Endpoint` is a small SPARQL 1.1 Protocol client: every request has a time limit; a connection
 reset or refused, 502, 503 and 504 are retried with backoff (a 4xx never is); every failure becomes
 one line (:class:`EndpointError`) that says what to do, and never shows the credentials, which come
-from ``KG_ENDPOINT_USER`` / ``KG_ENDPOINT_PASSWORD`` (Basic or Digest, whichever the server asks for).
+from ``KG_ENDPOINT_USER`` / ``KG_ENDPOINT_PASSWORD`` (Basic or Digest, whichever the server asks for)
+or ``KG_ENDPOINT_TOKEN`` (sent as a bearer token: QLever's access token).
 
 :func:`open_remote` gives an ``rdflib.Graph`` over the endpoint (its store is :class:`RemoteStore`),
 so the analyses run on it unchanged:
@@ -80,6 +81,7 @@ class Endpoint:
     page_size: int = DEFAULT_PAGE_SIZE
     user: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
         parts = urlsplit(self.url)
@@ -105,7 +107,7 @@ class Endpoint:
         if timeout <= 0 or page <= 0:
             raise UsageError("KG_ENDPOINT_TIMEOUT and KG_ENDPOINT_PAGE_SIZE must be more than 0")
         return cls(url, user=env.get("KG_ENDPOINT_USER") or None, password=env.get("KG_ENDPOINT_PASSWORD"),
-                   timeout=timeout, page_size=page, **options)
+                   token=env.get("KG_ENDPOINT_TOKEN") or None, timeout=timeout, page_size=page, **options)
 
     @property
     def shown(self) -> str:
@@ -119,8 +121,10 @@ class Endpoint:
             import httpx
 
             auth = _any_auth(self.user, self.password or "") if self.user else None
-            self._client = httpx.Client(auth=auth, follow_redirects=True,
-                                        headers={"User-Agent": "kg (SPARQL 1.1 Protocol client)"})
+            headers = {"User-Agent": "kg (SPARQL 1.1 Protocol client)"}
+            if self.token:  # QLever's access token, or any store's bearer token
+                headers["Authorization"] = f"Bearer {self.token}"
+            self._client = httpx.Client(auth=auth, follow_redirects=True, headers=headers)
         return self._client
 
     def request(self, method: str, url: str, *, what: str = "", retry: bool = True, also_ok=(), **kwargs):
@@ -157,8 +161,8 @@ class Endpoint:
         status, line = response.status_code, _first_line(response.text)
         detail = f": {line}" if line else ""
         if status in (401, 403):
-            hint = ("check KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD" if self.user else
-                    "set KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD")
+            hint = ("check KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (or KG_ENDPOINT_TOKEN)"
+                    if self.user or self.token else "set KG_ENDPOINT_USER and KG_ENDPOINT_PASSWORD (or KG_ENDPOINT_TOKEN)")
             return EndpointError(f"{shown}: authentication {'required' if status == 401 else 'refused'} "
                                  f"(HTTP {status}){what}; {hint}")
         if status == 404:
