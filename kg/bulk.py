@@ -160,6 +160,15 @@ class PropertyTable:
         return row
 
 
+def prefetch_rows(graph, subjects: Iterable) -> None:
+    """Let ``graph``'s store read everything about ``subjects`` (IRIs as strings or terms) now, together,
+    when it reads many at once faster than one by one (kg.remote); a no-op for local stores."""
+    prefetch = getattr(graph.store, "prefetch", None)
+    if prefetch is not None:
+        prefetch([s if isinstance(s, (URIRef, BNode)) else (BNode(s[2:]) if s[:2] == "_:" else URIRef(s))
+                  for s in subjects if s is not None])
+
+
 # --------------------------------------------------------------------------------------------------
 # Reading the store: a whole property, or everything about one subject
 

@@ -328,6 +328,8 @@ def _node_tip(G, key, position, side_text, loop_partners) -> dict:
 def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
     from pyvis.network import Network
 
+    from kg.bulk import prefetch_rows
+
     positions = kgflows.net_positions(G)
     net = Network(directed=True, cdn_resources="remote", height="100%", width="100%")
     order = sorted(G.nodes)
@@ -350,6 +352,9 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
                      tip=_node_tip(G, key, pos, kgflows.side_text, partners))
 
     edges = sorted(G.edges(keys=True, data=True), key=lambda e: (e[0], e[1], e[2]))
+    # The tips read each deal's dates and some names from the graph: a remote store reads them in batches
+    prefetch_rows(graph, [d["deal"] for *_e, d in edges if d.get("deal")]
+                  + [x for *_e, d in edges for x in [*(d.get("shared_with") or ()), *(d.get("arrangements") or ())]])
     parallel: dict = {}
     for number, (u, v, k, data) in enumerate(edges):
         kind = data.get("kind") if data.get("kind") in EDGE_KINDS else "other"
