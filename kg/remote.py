@@ -595,6 +595,9 @@ def _store_class():
                     result.graph.add(triple)
             return result
 
+        def close(self, commit_pending_transaction=False):
+            self.endpoint.close()
+
         def bulk_reader(self):
             """The functions kg.bulk's PropertyTable reads with: a whole property in one paged SELECT."""
             return _bulk_reader(self)

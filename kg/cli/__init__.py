@@ -134,8 +134,10 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
     data, store_dir = obj.get("data", []), obj.get("store_dir")
     if obj.get("endpoint"):
         from kg.remote import open_endpoint_graph
-        return open_endpoint_graph(obj["endpoint"], obj.get("graph"), data=data, store_dir=store_dir,
-                                   copy=rdflib_store)
+        graph = open_endpoint_graph(obj["endpoint"], obj.get("graph"), data=data, store_dir=store_dir,
+                                    copy=rdflib_store)
+        ctx.call_on_close(getattr(graph.store, "close", lambda: None))  # the endpoint's connections
+        return graph
     if "watchdog" in obj:  # memory in proportion to the data given (kg.limits.memory_limit)
         obj["watchdog"].allow_input(_input_bytes(data, store_dir))
     if store_dir:
