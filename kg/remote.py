@@ -221,7 +221,7 @@ class Endpoint:
         variables = re.findall(r"\?(\w+)", order)
         rows = self._rows(self._post_query(f"{body}\nLIMIT {self.page_size}", accept=RESULTS))
         total = len(rows)
-        if total >= _TRUSTED_ROWS:  # as many as a store may cap answers at: count them
+        if total >= min(_TRUSTED_ROWS, self.page_size):  # as many as a store may cap answers at: count them
             counted = self._rows(self._post_query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {body} }} }}", accept=RESULTS))
             total = int(counted[0]["n"]["value"]) if counted else 0
         if len(rows) != total:  # capped by the store, or too many for one answer: pages

@@ -272,6 +272,14 @@ def test_analyses_print_what_they_print_locally(pushed, command):
     assert there.output == local.output
 
 
+def test_small_pages_read_the_same_graph(pushed):
+    """Answers larger than a page (a store's cap on rows) are read in ordered pages: same output."""
+    for command in (("stats",), ("cycles",), ("show", "OpenAI")):
+        paged = kg("--endpoint", pushed.url, "--graph", GRAPH, *command, env={"KG_ENDPOINT_PAGE_SIZE": "150"})
+        assert paged.exit_code == 0, paged.output
+        assert paged.output == kg(*command).output
+
+
 def test_the_circular_deal_of_the_article_is_found_remotely(pushed):
     # Nvidia invests up to $100B in OpenAI, which buys up to $350B of Nvidia GPUs (article line 41)
     result = remote(pushed, "cycles", "--max-length", "2")
