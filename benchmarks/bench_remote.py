@@ -47,7 +47,7 @@ def timed(args: list[str], env=None, timeout: float = 1800) -> tuple[float, str]
     return seconds, done.stdout
 
 
-def bench(n: int, work: Path, log) -> dict:
+def bench(n: int, work: Path, log, result: dict, save) -> dict:
     servers = _servers()
     data = work / f"synth-{n}.ttl"
     subprocess.run(KG + ["synth", "--deals", str(n), "-o", str(data)], cwd=ROOT, check=True, capture_output=True)
@@ -57,7 +57,7 @@ def bench(n: int, work: Path, log) -> dict:
     folder.mkdir()
     server = servers.Virtuoso(folder)
     server.start()
-    result = {"deals": n, "load_s": load_s, "rows": [], "load_avg": []}
+    result.update(deals=n, load_s=load_s, rows=[], load_avg=[], triples=0, push_s=0.0)
     try:
         env = dict(os.environ, **server.push_env)
         push_s, out = timed(KG + ["push", "--endpoint", server.url, "--graph", GRAPH, *server.push_options, str(data)],
@@ -78,6 +78,7 @@ def bench(n: int, work: Path, log) -> dict:
                     "FAILED" if remote_out.startswith("FAILED") else "output differs")
             result["rows"].append((label, local_s, remote_s, same, remote_out[:160] if remote_out.startswith("FAILED") else ""))
             log(f"{n}: {label}: local {local_s:.2f} s, remote {remote_s:.2f} s ({same})")
+            save()  # a run cut short still leaves what it measured
     finally:
         server.stop()
     return result
@@ -92,7 +93,7 @@ def report(results: list[dict], started: str) -> str:
              "local and the remote run of each command one after the other.", ""]
     for r in results:
         rate = r["triples"] / r["push_s"] if r.get("push_s") else 0
-        loads = r["load_avg"]
+        loads = r["load_avg"] or [0.0]
         lines += [f"## {r['deals']:,} synthetic deals ({r['triples']:,} triples)", "",
                   f"Load average during the commands: {min(loads):.1f}–{max(loads):.1f}.", "",
                   f"- `kg push` (Graph Store Protocol PUT, count checked): {r['push_s']:.1f} s, "
@@ -123,12 +124,15 @@ def main() -> None:
 
     results = []
     with tempfile.TemporaryDirectory(prefix="kg-bench-remote-") as tmp:
+        def save():
+            if args.output and results[-1].get("rows"):
+                Path(args.output).write_text(report(results, started), encoding="utf-8")
+
         for n in args.deals:
-            results.append(bench(n, Path(tmp), log))
-            text = report(results, started)
-            if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
-    print(text)
+            results.append({})
+            bench(n, Path(tmp), log, results[-1], save)
+            save()
+    print(report(results, started))
 
 
 if __name__ == "__main__":

@@ -226,16 +226,15 @@ class Endpoint:
             total = int(counted[0]["n"]["value"]) if counted else 0
         if len(rows) != total:  # capped by the store, or too many for one answer: pages
             size, rows = min(self.page_size, len(rows) or self.page_size), []
-            while True:
-                response = self._page(query, size, len(rows))
-                page = self._rows(response)
-                rows.extend(page)
-                cap = response.headers.get("x-sparql-maxrows")  # Virtuoso: its ResultSetMaxRows cut the page
-                if cap and cap.isdigit() and int(cap) < size and len(page) >= int(cap):
-                    size = int(cap)
-                    continue
-                if len(page) < size or len(rows) >= total:
+            while len(rows) < total:
+                page = self._rows(self._page(query, size, len(rows)))
+                if not page:
                     break
+                rows.extend(page)
+                size = min(size, len(page))  # a shorter page: the store's cap
+            if len(rows) != total:
+                raise EndpointError(f"{self.shown}: read {len(rows):,} of {total:,} rows; the graph changed while "
+                                    f"it was read, or the store caps answers: run the command again")
         rows.sort(key=lambda b: tuple(_order_key(b.get(v)) for v in variables))
         return rows
 
