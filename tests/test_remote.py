@@ -479,3 +479,18 @@ def test_503_is_retried_and_400_is_not(flaky):
     _Flaky.seen, _Flaky.statuses = [], [500]
     result = kg("--endpoint", flaky, "query", "SELECT ?n WHERE {}")
     assert "server error (HTTP 500): Service Unavailable: try later" in result.output and _Flaky.seen == [500]
+
+
+def test_blank_nodes_go_out_as_skolem_iris_and_literals_stay_as_written():
+    import pyoxigraph as ox
+
+    from kg.remote import SKOLEM, skolemized_ntriples
+
+    store = ox.Store()
+    store.load(b'_:a <https://example.org/p> _:b .\n'
+               b'_:b <https://example.org/q> "ends like a blank node > _:c ." .\n'
+               b'<https://example.org/s> <https://example.org/r> "_:d"@en .\n', format=ox.RdfFormat.N_TRIPLES)
+    text = skolemized_ntriples(store).decode()
+    assert "_:a" not in text and "_:b <" not in text and "<https://example.org/p> _:" not in text
+    assert text.count(SKOLEM) == 3  # _:a, and _:b twice
+    assert '"ends like a blank node > _:c ."' in text and '"_:d"@en' in text
