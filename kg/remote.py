@@ -208,14 +208,15 @@ class Endpoint:
             return "SELECT", [Variable(n) for n in names], [row for row in rows if any(x is not None for x in row)]
         return "CONSTRUCT", _parse_triples(response.content, kind, self.shown)
 
-    def bindings(self, query: str) -> list[dict]:
+    def bindings(self, query: str, *, ordered: bool = True) -> list[dict]:
         """Every JSON binding of a SELECT that ends in its ORDER BY (and has no LIMIT), in that order
         (kg's own order of terms: blank nodes, IRIs, literals, each by text).
 
         The query is asked once unordered (``LIMIT page_size``); an answer of :data:`_TRUSTED_ROWS` rows or
         more is checked against a count of them. When the store capped it (Virtuoso at its
         ``ResultSetMaxRows``) or there are more than ``page_size``, the rows are read in pages of the
-        ordered query. Sorting is done here, so the store sorts only when it must page.
+        ordered query. Sorting is done here (unless not ``ordered``), so the store sorts only when it
+        must page.
         """
         body, _, order = query.rpartition(" ORDER BY ")
         variables = re.findall(r"\?(\w+)", order)
@@ -235,7 +236,8 @@ class Endpoint:
             if len(rows) != total:
                 raise EndpointError(f"{self.shown}: read {len(rows):,} of {total:,} rows; the graph changed while "
                                     f"it was read, or the store caps answers: run the command again")
-        rows.sort(key=lambda b: tuple(_order_key(b.get(v)) for v in variables))
+        if ordered:
+            rows.sort(key=_sort_key(variables))
         return rows
 
     def _rows(self, response) -> list:
@@ -272,13 +274,32 @@ class Endpoint:
             self._client = None
 
 
-_KIND_ORDER = {"bnode": 0, "uri": 1}
+_UNBOUND = {"key": (-1, "", "")}
 
 
-def _order_key(b: dict | None) -> tuple:
-    if b is None:
-        return (-1, "", "")
-    return (_KIND_ORDER.get(b["type"], 2), b["value"], b.get("xml:lang") or b.get("datatype") or "")
+def _sort_key(variables: list[str]):
+    """The sort key of a row for ORDER BY ``variables``: kg's order of terms (blank nodes, IRIs,
+    literals, each by text), read from the cells' precomputed keys."""
+    if len(variables) == 1:
+        (a,) = variables
+        return lambda b: b.get(a, _UNBOUND)["key"]
+    return lambda b: tuple(b.get(v, _UNBOUND)["key"] for v in variables)
+
+
+def _term_key(term) -> tuple:
+    """kg's order of rdflib terms, as :func:`_sort_key` orders cells."""
+    from rdflib import BNode, Literal
+
+    if isinstance(term, Literal):
+        return (2, str(term), term.language or (str(term.datatype) if term.datatype else XSD_STRING))
+    return (0 if isinstance(term, BNode) else 1, str(term), "")
+
+
+def _plain_key(value) -> tuple:
+    """The same order over kg.bulk table values."""
+    if type(value) is str:
+        return (0, value[2:], "") if value[:2] == "_:" else (1, value, "")
+    return (2, value.text, value.language or "")
 
 
 def _json(response, shown: str) -> dict:
@@ -306,13 +327,15 @@ def _json(response, shown: str) -> dict:
         if found is None:
             kind_ = type(term)
             if kind_ is named:
-                found = {"type": "uri", "value": term.value}
+                found = {"type": "uri", "value": term.value, "key": (1, term.value, "")}
             elif kind_ is blank:
-                found = {"type": "bnode", "value": term.value}
+                found = {"type": "bnode", "value": term.value, "key": (0, term.value, "")}
             elif term.language:
-                found = {"type": "literal", "value": term.value, "xml:lang": term.language}
+                found = {"type": "literal", "value": term.value, "xml:lang": term.language,
+                         "key": (2, term.value, term.language)}
             else:
-                found = {"type": "literal", "value": term.value, "datatype": term.datatype.value}
+                found = {"type": "literal", "value": term.value, "datatype": term.datatype.value,
+                         "key": (2, term.value, term.datatype.value)}
             cells[term] = found
         return found
 
@@ -514,11 +537,14 @@ def _store_class():
             for s, p, o in self.described(wanted):
                 rows.setdefault(s, {}).setdefault(p, []).append(o)
             for node, row in rows.items():
-                self._rows.setdefault(node, row)
+                for objects in row.values():  # in kg's order, as a scan of the property gives them
+                    if len(objects) > 1:
+                        objects.sort(key=_term_key)
+                self._rows.setdefault(node, dict(sorted(row.items(), key=lambda item: str(item[0]))))
 
         def described(self, subjects: list) -> Iterator[tuple]:
             """Every triple about ``subjects`` and about the blank nodes they lead to, two deep (a
-            concise bounded description), ordered by subject, predicate, object at each level."""
+            concise bounded description), in no particular order."""
             from rdflib import BNode
 
             # Level by level (the subjects, then the blank nodes they name, then theirs): plain
@@ -528,8 +554,8 @@ def _store_class():
                 following = []
                 for start in range(0, len(level), _ROWS_BATCH):
                     values = " ".join(sparql_term(s) for s in level[start:start + _ROWS_BATCH])
-                    for b in self._select(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }} "
-                                          f"ORDER BY ?s ?p ?o"):
+                    for b in self.endpoint.bindings(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }} "
+                                                    f"ORDER BY ?s ?p ?o", ordered=False):
                         s, p, o = term(b["s"]), term(b["p"]), term(b["o"])
                         if isinstance(o, BNode) and o not in seen:
                             seen.add(o)
@@ -631,8 +657,11 @@ def _bulk_reader(store):
 
     def scan(prop: str) -> dict:
         column: dict = {}
-        for b in store._select(f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?s ?o"):
+        for b in store.endpoint.bindings(f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?s ?o", ordered=False):
             column.setdefault(plain_value(b["s"]), []).append(plain_value(b["o"]))
+        for values in column.values():  # a subject's values in kg's order (the first is graph.value's)
+            if len(values) > 1:
+                values.sort(key=_plain_key)
         return column
 
     def scan_where(prop: str, keep) -> dict:
