@@ -106,10 +106,6 @@ def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: flo
     """One Graph Store Protocol PUT of every triple, streamed: the store replaces the graph's content in
     one request, so a PUT that fails leaves the old content (the store discards a partial body)."""
     gsp = endpoint.gsp_url
-    # A small request first, so that a Digest challenge is answered before the large body is sent
-    # (else the body would go twice); it also checks the URL and the credentials.
-    endpoint.request("GET", gsp, params={"graph": graph + PARTIAL_SUFFIX}, also_ok=(404,),
-                     headers={"Accept": "application/n-triples"}, what=" (checking the Graph Store Protocol URL)")
 
     # Serialized first: Virtuoso refuses a chunked body (HTTP 501), so the length must be known.
     text = skolemized_ntriples(store)
@@ -125,6 +121,10 @@ def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: flo
             if progress is not None:
                 progress(count)
     try:
+        # A small request first, so that a Digest challenge is answered before the large body is sent
+        # (else the body would go twice); it also checks the URL and the credentials.
+        endpoint.request("GET", gsp, params={"graph": graph + PARTIAL_SUFFIX}, also_ok=(404,),
+                         headers={"Accept": "application/n-triples"}, what=" (checking the Graph Store Protocol URL)")
         endpoint.request("PUT", gsp, params={"graph": graph}, content=body(), retry=False,
                          headers={"Content-Type": "application/n-triples",
                                   "Content-Length": str(sum(len(chunk) for _n, chunk in chunks))},
