@@ -232,7 +232,9 @@ class FlowReader:
         :func:`flow_graph` has them; of the deals only their amounts (and classes) are read."""
         facts, table, bounds = self._facts, self._facts.table, {}
         chosen = [(plan, edges) for plan in self._plan_list() if (edges := self._edges(plan, pairs, kinds))]
-        table.prefetch(plan.deal for plan, _edges in chosen)  # a remote store reads them in batches
+        # Only their amounts are read: a remote store reads those figures in batches
+        table.prefetch(table.value(plan.deal, prop) for plan, _edges in chosen
+                       for prop in (KG.amount, KG.amountIfConditionFails))
         for plan, edges in chosen:
             if edges:
                 amount = _meaning(facts, plan)
