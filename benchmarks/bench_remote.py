@@ -66,10 +66,10 @@ def bench(n: int, work: Path, log, result: dict, save) -> dict:
         triples = int(out.split("pushed ")[1].split(" ")[0].replace(",", "")) if "pushed " in out else 0
         result["triples"] = triples
         log(f"{n}: load {load_s:.1f} s, push {push_s:.1f} s ({triples} triples)")
-        commands = [(f"query {q.stem}", ["query", q.stem, "--format", "csv"]) for q in sorted((ROOT / "queries").glob("*.rq"))]
-        commands += [("cycles --max-length 4", ["cycles", "--max-length", "4"]),
-                     ("trace kgd:synth-org-0", ["trace", "kgd:synth-org-0"]),
-                     ("viz", ["viz", "-o", str(work / "web.html")])]
+        commands = [("cycles --max-length 4", ["cycles", "--max-length", "4"]),
+                    ("trace kgd:synth-org-0", ["trace", "kgd:synth-org-0"]),
+                    ("viz", ["viz", "-o", str(work / "web.html")])]
+        commands += [(f"query {q.stem}", ["query", q.stem, "--format", "csv"]) for q in sorted((ROOT / "queries").glob("*.rq"))]
         for label, args in commands:
             result["load_avg"].append(os.getloadavg()[0])
             local_s, local_out = timed(KG + ["--store", str(store), *args])

@@ -34,8 +34,11 @@ from kg.remote import Endpoint, EndpointError, skolemized_ntriples
 PARTIAL_SUFFIX = "--kg-push-partial"
 #: Triples per INSERT DATA request (Virtuoso's SPARQL parser runs out of memory near 5,000).
 UPDATE_BATCH = 2_000
-#: Triples per Graph Store Protocol request.
+#: Triples per progress step of a Graph Store Protocol PUT.
 GSP_BATCH = 50_000
+#: The slowest rate a store is given to take in or move a graph before a request times out (a PUT or
+#: MOVE of millions of triples takes minutes): the time limit is at least triples / this many seconds.
+SLOWEST_RATE = 2_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def push(endpoint: Endpoint, graph: str, files: Iterable[str | Path] = (), *, bu
         if landed != total:
             raise EndpointError(f"the store holds {landed} of the {total} triples sent to <{partial}>; "
                                 f"<{graph}> is unchanged")
-        endpoint.update(f"MOVE GRAPH <{partial}> TO GRAPH <{graph}>", what=" (moving the pushed graph in place)")
+        endpoint.update(f"MOVE GRAPH <{partial}> TO GRAPH <{graph}>", what=" (moving the pushed graph in place)",
+                        timeout=total / SLOWEST_RATE)
         final = endpoint.count(graph)
     except EndpointError as exc:
         raise EndpointError(f"{exc} — push stopped after {sent:,} of {total:,} triples; <{graph}> keeps its "
@@ -128,7 +132,7 @@ def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: flo
         endpoint.request("PUT", gsp, params={"graph": graph}, content=body(), retry=False,
                          headers={"Content-Type": "application/n-triples",
                                   "Content-Length": str(sum(len(chunk) for _n, chunk in chunks))},
-                         what=" (sending triples)")
+                         what=" (sending triples)", timeout=total / SLOWEST_RATE)
         final = endpoint.count(graph)
     except EndpointError as exc:
         raise EndpointError(f"{exc} — the push did not complete; run the same `kg push` again") from None

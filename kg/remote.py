@@ -132,18 +132,20 @@ class Endpoint:
             self._client = httpx.Client(auth=auth, follow_redirects=True, headers=headers)
         return self._client
 
-    def request(self, method: str, url: str, *, what: str = "", retry: bool = True, also_ok=(), **kwargs):
+    def request(self, method: str, url: str, *, what: str = "", retry: bool = True, also_ok=(),
+                timeout: float | None = None, **kwargs):
         """An HTTP request with the time limit, retries on transient failures (unless not ``retry``) and
         one-line errors; returns the response (2xx, or a status in ``also_ok``)."""
         import httpx
 
         shown, delay, tries = _hide(url), 0.5, self.retries + 1 if retry else 1
+        timeout = max(timeout or 0, self.timeout)
         for attempt in range(tries):
             last = attempt == tries - 1
             try:
-                response = self._http().request(method, url, timeout=self.timeout, **kwargs)
+                response = self._http().request(method, url, timeout=timeout, **kwargs)
             except httpx.TimeoutException:
-                raise EndpointTimeout(f"{shown}: no answer within {self.timeout:g} s{what} (timed out; "
+                raise EndpointTimeout(f"{shown}: no answer within {timeout:g} s{what} (timed out; "
                                       f"set KG_ENDPOINT_TIMEOUT for a longer limit)") from None
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 if last:
@@ -264,9 +266,9 @@ class Endpoint:
                                            accept=RESULTS))
         return int(rows[0]["n"]["value"]) if rows else 0
 
-    def update(self, text: str, what: str = "") -> None:
+    def update(self, text: str, what: str = "", timeout: float | None = None) -> None:
         """Run a SPARQL Update (form-encoded ``update=`` POST to ``update_url``)."""
-        self.request("POST", self.update_url, data={"update": text}, what=what)
+        self.request("POST", self.update_url, data={"update": text}, what=what, timeout=timeout)
 
     def close(self) -> None:
         if self._client is not None:
