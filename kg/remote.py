@@ -753,13 +753,22 @@ def skolemized_ntriples(store) -> bytes:
                   flags=re.MULTILINE)
 
 
-def open_endpoint_graph(url: str, graph: str | None = None, *, data=(), store_dir=None, copy: bool = False):
+#: Bytes of Turtle per triple, about (100,000 synthetic deals: 66 MB, 2.3M triples): the remote
+#: graph's size as kg.limits scales the memory budget by the data given.
+_BYTES_PER_TRIPLE = 30
+
+
+def open_endpoint_graph(url: str, graph: str | None = None, *, data=(), store_dir=None, copy: bool = False,
+                        budget=None):
     """The graph a command works on with ``--endpoint``: the remote graph (read-only), or with
-    ``copy`` a local rdflib copy of it (what `kg export` and `kg validate` need)."""
+    ``copy`` a local rdflib copy of it (what `kg export` and `kg validate` need). ``budget(bytes)``, when
+    given, is told how large the remote graph is (kg.limits.Watchdog.allow_input)."""
     if store_dir:
         raise UsageError("--endpoint and --store cannot be used together: choose one graph")
     if data:
         raise UsageError("--data cannot be added to a remote graph: load the files into it with "
                          "`kg push --endpoint URL --graph IRI FILES`")
     endpoint = Endpoint.from_environment(url, graph=graph)
+    if budget is not None:
+        budget(endpoint.count() * _BYTES_PER_TRIPLE)
     return fetch_graph(endpoint) if copy else open_remote(endpoint)

@@ -135,7 +135,8 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
     if obj.get("endpoint"):
         from kg.remote import open_endpoint_graph
         graph = open_endpoint_graph(obj["endpoint"], obj.get("graph"), data=data, store_dir=store_dir,
-                                    copy=rdflib_store)
+                                    copy=rdflib_store,
+                                    budget=obj["watchdog"].allow_input if "watchdog" in obj else None)
         ctx.call_on_close(getattr(graph.store, "close", lambda: None))  # the endpoint's connections
         return graph
     if "watchdog" in obj:  # memory in proportion to the data given (kg.limits.memory_limit)
