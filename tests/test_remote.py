@@ -525,7 +525,7 @@ def test_503_is_retried_and_400_is_not(flaky):
     _Flaky.statuses = [503, 502]
     result = kg("--endpoint", flaky, "query", "SELECT ?n WHERE {}", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert _Flaky.seen == [503, 502, 200]
+    assert _Flaky.seen[:3] == [503, 502, 200] and set(_Flaky.seen[3:]) <= {200}  # then the query itself
     _Flaky.seen, _Flaky.statuses = [], [400]
     result = kg("--endpoint", flaky, "query", "SELECT ?n WHERE {}")
     assert result.exit_code != 0 and _Flaky.seen == [400]

@@ -50,6 +50,8 @@ def push_command(ctx, endpoint_url, graph_iri, update_url, gsp_url, bundled, fil
         raise UsageError("kg push needs --graph IRI: the named graph whose content it replaces")
     endpoint = Endpoint.from_environment(endpoint_url, update_url=update_url, gsp_url=gsp_url)
     files = list(obj.get("data", [])) + list(files)
+    from kg.cli import _input_bytes, watchdog
+    watchdog(ctx).allow_input(_input_bytes(files, None))  # memory in proportion to the data, as kg load
     bar = {}
 
     def started(total):
