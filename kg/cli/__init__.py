@@ -182,8 +182,10 @@ def _load_data_files(data: list):
     size = files_size(data)
     hint = "for repeated use, load them once: `kg load --store DIR FILES`, then `kg --store DIR …`"
     if size * MEMORY_PER_FILE_BYTE > memory_budget():
+        need = size * MEMORY_PER_FILE_BYTE
+        need_text = f"{need / 2**30:,.1f} GB" if need >= 2**30 else f"{need / 2**20:,.0f} MB"
         click.echo(f"kg: note: the --data files hold {size / 2**20:,.0f} MB of RDF, too much to hold in memory "
-                   f"comfortably (about {size * MEMORY_PER_FILE_BYTE / 2**30:,.1f} GB); loading them into a temporary "
+                   f"comfortably (about {need_text}); loading them into a temporary "
                    f"on-disk store instead; {hint}", err=True)
         return load_temporary_store(bundled_files() + list(data))
     if size > HINT_FILE_BYTES:
