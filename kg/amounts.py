@@ -49,10 +49,13 @@ def figure_bounds(value, kind: str) -> tuple[float, float | None]:
     return value * low, (value * high if high is not None else None)
 
 
+_SIZES = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"))
+
+
 def format_usd(value) -> str:
     """Dollars in short form: $1.2T, $350B, $7.5B, $350M, $200, $0.01."""
     value = Decimal(str(value))
-    for size, suffix in ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M")):
+    for size, suffix in _SIZES:
         if abs(value) >= size:
             return f"${_trim(value / size)}{suffix}"
     return f"${_trim(value)}"

@@ -58,24 +58,34 @@ def _flat_copy(G):
     return flat
 
 
+def iter_csv(edges, label):
+    """The CSV edge list of ``edges`` ((u, v, key, attributes) as ``G.edges(keys=True, data=True)``
+    gives them; ``label(node)`` names a node), in pieces of some thousand rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for number, (u, v, key, data) in enumerate(edges, 1):
+        row = {"source": u, "source_label": label(u), "target": v,
+               "target_label": label(v), **data, "deal": data.get("deal", key)}
+        row["conditions"] = ";".join(data.get("condition_names") or data.get("conditions") or [])
+        row["shared_with"] = ";".join(data.get("shared_with") or [])
+        row["sources"] = json.dumps(data.get("sources") or [], ensure_ascii=False) if data.get("sources") else ""
+        row["arrangements"] = ";".join(data.get("arrangements") or [])
+        writer.writerow(["" if row.get(col) is None else row.get(col) for col in CSV_COLUMNS])
+        if not number % 5000:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
 def export_flows(G, fmt: str) -> str:
     """``G`` (a :func:`kg.flows.flow_graph`) as GraphML, GEXF or CSV text."""
     import networkx as nx
 
     fmt = fmt.lower()
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for u, v, key, data in G.edges(keys=True, data=True):
-            row = {"source": u, "source_label": G.nodes[u].get("label", u), "target": v,
-                   "target_label": G.nodes[v].get("label", v), **data, "deal": data.get("deal", key)}
-            row["conditions"] = ";".join(data.get("condition_names") or data.get("conditions") or [])
-            row["shared_with"] = ";".join(data.get("shared_with") or [])
-            row["sources"] = json.dumps(data.get("sources") or [], ensure_ascii=False) if data.get("sources") else ""
-            row["arrangements"] = ";".join(data.get("arrangements") or [])
-            writer.writerow(["" if row.get(col) is None else row.get(col) for col in CSV_COLUMNS])
-        return out.getvalue()
+        return "".join(iter_csv(G.edges(keys=True, data=True), lambda node: G.nodes[node].get("label", node)))
     if fmt in ("graphml", "gexf"):  # the write_* functions add the XML declaration Gephi expects
         buffer = io.BytesIO()
         if fmt == "graphml":

@@ -67,15 +67,16 @@ def _check_limit(limit: int) -> None:
 
 
 def trace_report(graph, source: str, target: str | None = None, *, max_hops: int = 4, limit: int = 50,
-                 kinds=None, assume=()) -> dict:
+                 kinds=None, assume=(), index=None) -> dict:
     """The money paths from ``source`` (to ``target``) (``kg trace … --format json``).
 
     ``truncated`` says whether more than ``limit`` paths exist. No path raises NoResultsError.
+    ``index`` is the store's flow index (kg.flow_index), when there is one: the same answer, faster.
     """
     from kg.flows import FlowReader, parse_assumptions
 
     _check_limit(limit)
-    reader = FlowReader(graph, parse_assumptions(assume))
+    reader = FlowReader(graph, parse_assumptions(assume), index=index)
     src = reader.node(source)
     dst = reader.node(target) if target else None
     if dst == src:
@@ -89,12 +90,13 @@ def trace_report(graph, source: str, target: str | None = None, *, max_hops: int
     return {"from": src, "to": dst, "assumptions": reader.assumptions, "truncated": more, "paths": paths}
 
 
-def cycles_report(graph, *, max_length: int = 4, limit: int = 50, kinds=None, assume=()) -> dict:
-    """The circular deals, largest first (``kg cycles --format json``). None found raises NoResultsError."""
+def cycles_report(graph, *, max_length: int = 4, limit: int = 50, kinds=None, assume=(), index=None) -> dict:
+    """The circular deals, largest first (``kg cycles --format json``). None found raises NoResultsError.
+    ``index`` as for :func:`trace_report`."""
     from kg.flows import FlowReader, parse_assumptions
 
     _check_limit(limit)
-    reader = FlowReader(graph, parse_assumptions(assume))
+    reader = FlowReader(graph, parse_assumptions(assume), index=index)
     found = reader.cycles(max_length=max_length, kinds=kinds or None, limit=limit + 1)
     more, found = len(found) > limit, found[:limit]
     if not found:
@@ -103,12 +105,17 @@ def cycles_report(graph, *, max_length: int = 4, limit: int = 50, kinds=None, as
     return {"assumptions": reader.assumptions, "truncated": more, "cycles": found}
 
 
-def flows_report(graph, entity: str | None = None, *, kinds=None, assume=()) -> dict:
-    """Money in and out per party, or of ``entity`` with its deals (``kg flows [ENTITY] --format json``)."""
-    from kg.flows import flow_graph, flow_totals, parse_assumptions, resolve_node
+def flows_report(graph, entity: str | None = None, *, kinds=None, assume=(), index=None) -> dict:
+    """Money in and out per party, or of ``entity`` with its deals (``kg flows [ENTITY] --format json``).
 
-    G = flow_graph(graph, assume=parse_assumptions(assume))
-    node = resolve_node(graph, G, entity) if entity else None
+    Totals need every deal's kind and amount, and only the entity's own deals in full
+    (:meth:`kg.flows.FlowReader.totals_graph`). ``index`` as for :func:`trace_report`.
+    """
+    from kg.flows import FlowReader, flow_totals, parse_assumptions
+
+    reader = FlowReader(graph, parse_assumptions(assume), index=index)
+    node = reader.node(entity) if entity else None
+    G = reader.totals_graph(node)
     records = flow_totals(G, node, kinds=kinds or None)
     if node is not None and not (records[0]["in"]["all"]["deals"] or records[0]["out"]["all"]["deals"]):
         raise NoResultsError(f"{G.nodes[node]['label']} has no flows of kind {', '.join(kinds)}")

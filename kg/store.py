@@ -172,19 +172,29 @@ def _store_class():
             return (((s if s is not None else rdf(q.subject), p if p is not None else rdf(q.predicate),
                       o if o is not None else rdf(q.object)), iter(ctx)) for q in quads)
 
-        def answer_rows(self, query: str, initNs, queryGraph, initBindings=None):
-            """What iterating rdflib's Result gives, without a ResultRow and a dict per row (on large
-            answers that costs as much as the engine): ``("SELECT", variables, rows)`` with rows as
-            tuples of rdflib terms (None where unbound), ``("ASK", bool)`` or ``("CONSTRUCT", triples)``."""
+        def raw_answer(self, query: str, initNs, queryGraph, initBindings=None):
+            """pyoxigraph's own answer (``QuerySolutions`` are read lazily, as the engine yields them);
+            :meth:`rdf_term` converts its terms."""
             from oxrdflib._converter import to_ox
-            from rdflib import Variable
             from rdflib.term import Node
 
-            answer = self._inner.query(
+            return self._inner.query(
                 query, use_default_graph_as_union=queryGraph == "__UNION__",
                 default_graph=(to_ox(queryGraph) if isinstance(queryGraph, Node) else None),
                 prefixes=dict(self._namespace_for_prefix, **initNs),
                 substitutions={ox.Variable(k): to_ox(v) for k, v in (initBindings or {}).items()})
+
+        def rdf_term(self, value):
+            """A pyoxigraph term as the rdflib term this store gives for it."""
+            return self._rdf(value)
+
+        def answer_rows(self, query: str, initNs, queryGraph, initBindings=None):
+            """What iterating rdflib's Result gives, without a ResultRow and a dict per row (on large
+            answers that costs as much as the engine): ``("SELECT", variables, rows)`` with rows as
+            tuples of rdflib terms (None where unbound), ``("ASK", bool)`` or ``("CONSTRUCT", triples)``."""
+            from rdflib import Variable
+
+            answer = self.raw_answer(query, initNs, queryGraph, initBindings)
             if isinstance(answer, ox.QuerySolutions):
                 # Terms recur across rows (IRIs, kinds, labels): the cache converts each once.
                 names, rdf = [Variable(v.value) for v in answer.variables], self._rdf
@@ -238,6 +248,68 @@ def load_oxigraph(paths: Iterable[str | Path]):
     ox_store = graph.store._inner
     for path in paths:
         _load_file(ox_store, Path(path), bulk=False)
+    return graph
+
+
+# --------------------------------------------------------------------------- files too large for memory
+
+#: Bytes of memory a command takes per byte of RDF file it loads into an in-memory store (measured:
+#: `kg viz` peaks at 1.9 GB on the 66 MB file of 100k synthetic deals; kg at 16 GB on 1M deals).
+MEMORY_PER_FILE_BYTE = 30
+#: Loading more than this much RDF from files again on every command earns a hint to use a store.
+HINT_FILE_BYTES = 32 * 2**20
+#: Most memory a command may plan to use for an in-memory graph (``KG_MEMORY_BUDGET`` overrides it).
+DEFAULT_MEMORY_BUDGET = 4 * 2**30
+
+
+def memory_budget() -> int:
+    """How much memory loading files into memory may take: ``KG_MEMORY_BUDGET`` (bytes) if set, else
+    the smaller of 4 GiB and half the memory available now."""
+    budget = os.environ.get("KG_MEMORY_BUDGET")
+    if budget:
+        try:
+            return int(budget)
+        except ValueError:
+            raise UsageError(f"KG_MEMORY_BUDGET={budget!r}: give a number of bytes") from None
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return min(DEFAULT_MEMORY_BUDGET, available // 2) if available else DEFAULT_MEMORY_BUDGET
+
+
+def files_size(paths: Iterable[str | Path]) -> int:
+    """Total size in bytes of the files that exist among ``paths``."""
+    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+
+
+def load_temporary_store(paths: Iterable[str | Path]):
+    """An rdflib Graph on a new on-disk Oxigraph store in a temporary directory holding ``paths``: for
+    files too large to hold in memory. The directory is removed when the process ends."""
+    import atexit
+    import tempfile
+
+    import pyoxigraph as ox
+
+    directory = Path(tempfile.mkdtemp(prefix="kg-temporary-store-"))
+    ox_store = ox.Store(str(directory))
+    graph = new_oxigraph_graph(ox_store)
+    del ox_store  # the graph's store holds the only reference, which the clean-up drops
+
+    def remove():
+        try:
+            graph.store.close()  # drops the database (RocksDB stops writing to the folder) ...
+        except AttributeError:  # closed already
+            pass
+        shutil.rmtree(directory, ignore_errors=True)  # ... before the folder is removed
+    atexit.register(remove)
+    for path in paths:
+        _load_file(graph.store._inner, Path(path), bulk=True)
+    graph.store._inner.flush()
     return graph
 
 
@@ -513,6 +585,7 @@ def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundl
         if manifest is not None and not force and manifest_is_trusted(manifest):
             recorded = [Path(e["path"]) for e in manifest["files"]]
             if recorded == wanted and not any(_changed(e) for e in manifest["files"]):
+                _refresh_flow_index(directory)  # a store made before there was an index gets one
                 return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0)
         return _rebuild(directory, wanted)
     finally:
@@ -598,7 +671,15 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
         if swapping is not None:
             swapping.close()
     shutil.rmtree(old, ignore_errors=True)
+    _refresh_flow_index(directory)
     return StoreInfo(directory, tuple(files), triples, True, time.perf_counter() - started)
+
+
+def _refresh_flow_index(directory: Path) -> None:
+    """Compute the store's flow index (kg.flow_index) if it is missing or was computed from other content."""
+    from kg.flow_index import ensure_index
+
+    ensure_index(directory)
 
 
 def open_store(directory: str | Path, extra: Iterable[str | Path] = ()):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import html as _html
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -87,7 +88,7 @@ class DealWeb:
     node_count: int
     edge_count: int
     loop_edge_count: int
-    left_out_flows: list[str] = field(default_factory=list)
+    left_out_flows: Sequence[str] = field(default_factory=list)  # descriptions, largest first
     left_out_nodes: int = 0
     note: str = ""
 
@@ -97,14 +98,14 @@ class DealWeb:
 
 
 def render(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: int | None = None,
-           max_nodes: int = MAX_NODES, title: str | None = None) -> str:
+           max_nodes: int = MAX_NODES, title: str | None = None, index=None) -> str:
     """The HTML page (a string) drawing ``graph``'s deal web; see :func:`build` for the options."""
     return build(graph, focus=focus, hops=hops, assume=assume, top=top, max_nodes=max_nodes,
-                 title=title).html
+                 title=title, index=index).html
 
 
 def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: int | None = None,
-          max_nodes: int = MAX_NODES, title: str | None = None) -> DealWeb:
+          max_nodes: int = MAX_NODES, title: str | None = None, index=None) -> DealWeb:
     """Draw ``graph``'s deal web: the nodes and edges of ``flow_graph(graph, assume, include_relations=True)``.
 
     ``focus`` (a name in English or Chinese, an alias or an IRI) with ``hops`` draws only the entities
@@ -112,6 +113,9 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
     takes (``{"restructuring": "failed"}``), or a list of ``"CONDITION=failed"`` strings. ``top`` keeps
     only the N largest flows. Whatever the options, at most ``max_nodes`` nodes are drawn: the largest
     flows are kept and what was left out is listed (``DealWeb.left_out_flows``). ``graph`` is not changed.
+
+    What to draw is chosen on the flows' amounts alone (:meth:`kg.flows.FlowReader.outline`, from the
+    store's flow ``index`` when given); only the flows drawn are read in full.
     """
     from kg import flows as kgflows
 
@@ -124,7 +128,8 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
     if assume and not isinstance(assume, dict):
         assume = kgflows.parse_assumptions([assume] if isinstance(assume, str) else list(assume))
 
-    G = kgflows.flow_graph(graph, assume=assume or None, include_relations=True)
+    reader = kgflows.FlowReader(graph, assume or None, index=index)
+    G = reader.outline(include_relations=True)
     focus_key = None
     if focus is not None:
         import networkx as nx
@@ -133,12 +138,13 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
 
     all_nodes, all_edges = G.number_of_nodes(), G.number_of_edges()
     kept, left_out = _keep_largest(G, top, max_nodes, focus_key)
-    if left_out:
-        sub = G.edge_subgraph(kept).copy()
-        if focus_key is not None and focus_key not in sub:
-            sub.add_node(focus_key, **G.nodes[focus_key])
-        sub.graph.update(G.graph)
-        G = sub
+    drawn = kept if left_out else list(G.edges(keys=True))
+    full = reader.graph(include_relations=True, deals={k for _u, _v, k in drawn})
+    sub = full.edge_subgraph(drawn).copy()
+    if focus_key is not None and focus_key not in sub:
+        reader.add_party(sub, focus_key)
+    sub.graph.update(full.graph)
+    G = sub
     loops = _loop_edges(kgflows, G)
 
     note = ""
@@ -179,8 +185,24 @@ def _keep_largest(G, top, max_nodes, focus_key):
             kept.append((u, v, k))
             seen |= new
         else:
-            left.append(_describe(G, u, v, data))
-    return kept, left
+            left.append((u, v, data))
+    return kept, _Described(G, left)
+
+
+class _Described(Sequence):
+    """Descriptions of flows (:func:`_describe`), written when they are read: a page lists the first
+    200 of what it leaves out, of maybe a hundred thousand."""
+
+    def __init__(self, G, flows: list):
+        self._G, self._flows = G, flows
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [_describe(self._G, *flow) for flow in self._flows[index]]
+        return _describe(self._G, *self._flows[index])
 
 
 def _describe(G, u, v, data) -> str:

@@ -281,3 +281,57 @@ def test_short_cycles_are_networkx_simple_cycles(edges, max_length):
     assert [canonical(c) for c in found] == [tuple(c) for c in found]  # each starts at its smallest node
     assert len(set(map(tuple, found))) == len(found)  # and is found once
     assert set(map(tuple, found)) == {canonical(c) for c in nx.simple_cycles(D, length_bound=max_length)}
+
+
+# --------------------------------------------------------------------------------------------------
+# The flow index (kg.flow_index) gives what reading the RDF gives
+# --------------------------------------------------------------------------------------------------
+
+def _index_of(rdf: Graph):
+    """The flow index of ``rdf``, through JSON as a store keeps it."""
+    import json
+
+    from kg.flow_index import FlowIndex, compute_index
+
+    return FlowIndex(json.loads(json.dumps(compute_index(rdf))))
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS, st.integers(1, 4), st.integers(0, 5), st.booleans())
+def test_flow_index_gives_the_answers_of_the_rdf(spec, assume, length, party, oxigraph):
+    from kg.flows import FlowReader, flow_totals, trace
+
+    rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
+    index = _index_of(rdf)
+    G = flow_graph(rdf, assume=assume)
+    indexed = FlowReader(rdf, assume, index=index)
+    assert indexed.cycles(max_length=length, limit=3) == cycles(G, max_length=length, limit=3)
+    money = ["investment", "equity"]
+    assert (FlowReader(rdf, assume, index=index).cycles(max_length=length, kinds=money)
+            == cycles(G, max_length=length, kinds=money))
+    assert _dump(FlowReader(rdf, assume, index=index).graph()) == _dump(G)
+    assert flow_totals(FlowReader(rdf, assume, index=index).totals_graph()) == flow_totals(G)
+    source = str(KGD[f"Org{party}"])
+    if source in G:
+        assert FlowReader(rdf, assume, index=index).trace(source, max_hops=length, limit=4) == \
+            trace(G, source, max_hops=length, limit=4)
+        focused = FlowReader(rdf, assume, index=index).totals_graph(source)
+        assert flow_totals(focused, source) == flow_totals(G, source)
+        # and without an index, the same thin graph
+        assert flow_totals(FlowReader(rdf, assume).totals_graph(source), source) == flow_totals(G, source)
+
+
+@SETTINGS
+@given(deals, st.booleans())
+def test_the_stored_flow_graph_is_the_flow_graph(spec, oxigraph):
+    """The whole flow graph kept with a store is flow_graph's, and its CSV edges come in the graph's order."""
+    from kg.flow_index import _edge_lines, edges_in_graph_order, replay
+    from kg.flows import FlowReader
+
+    rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
+    lines = list(_edge_lines("key", FlowReader(rdf, read_all=True).graph_steps()))[1:]
+    G = flow_graph(rdf)
+    assert _dump(replay(lines)) == _dump(G)
+    edges, labels = edges_in_graph_order(lines)
+    assert list(edges) == list(G.edges(keys=True, data=True))
+    assert labels == {node: data["label"] for node, data in G.nodes(data=True)}

@@ -149,6 +149,8 @@ def open_graph(ctx: click.Context, *, rdflib_store: bool = False):
         graph = open_store(store_dir, data)
         ctx.call_on_close(graph.close)  # releases the store's read lock when the command ends
         return graph
+    if data and not rdflib_store:
+        return _load_data_files(data)
     return load_graph(data, store="default" if rdflib_store else "oxigraph")
 
 
@@ -180,6 +182,26 @@ def watchdog(ctx: click.Context):
 
     obj = ctx.find_root().obj or {}
     return obj.get("watchdog") or Watchdog()
+
+
+def _load_data_files(data: list):
+    """The bundled graph plus ``--data`` files on Oxigraph: in memory, or, when the files would need
+    more memory than kg.store.memory_budget(), in a temporary on-disk store (saying so on stderr)."""
+    from kg.graph import bundled_files, load_graph
+    from kg.store import HINT_FILE_BYTES, MEMORY_PER_FILE_BYTE, files_size, load_temporary_store, memory_budget
+
+    size = files_size(data)
+    hint = "for repeated use, load them once: `kg load --store DIR FILES`, then `kg --store DIR …`"
+    if size * MEMORY_PER_FILE_BYTE > memory_budget():
+        need = size * MEMORY_PER_FILE_BYTE
+        need_text = f"{need / 2**30:,.1f} GB" if need >= 2**30 else f"{need / 2**20:,.0f} MB"
+        click.echo(f"kg: note: the --data files hold {size / 2**20:,.0f} MB of RDF, too much to hold in memory "
+                   f"comfortably (about {need_text}); loading them into a temporary "
+                   f"on-disk store instead; {hint}", err=True)
+        return load_temporary_store(bundled_files() + list(data))
+    if size > HINT_FILE_BYTES:
+        click.echo(f"kg: note: reading {size / 2**20:,.0f} MB of --data files; {hint}", err=True)
+    return load_graph(data, store="oxigraph")
 
 
 # Importing the command modules registers their commands on `main`; they import only click and light

@@ -32,6 +32,16 @@ def _common(command):
     return data_option(command)
 
 
+def store_flow_index(ctx):
+    """The ``--store``'s flow index (kg.flow_index), or None (no store, or no index that fits it). Ask
+    after open_graph, which refreshes the store (and its index) when a file changed."""
+    store_dir = (ctx.find_root().obj or {}).get("store_dir")
+    if not store_dir:
+        return None
+    from kg.flow_index import load_index
+    return load_index(store_dir)
+
+
 def _usd(value, approximate=False) -> str:
     from kg.amounts import format_usd
 
@@ -110,8 +120,9 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
 
     # The paths are found and ranked on who pays whom and the amounts; only those shown are read in
     # full (kg.flows.FlowReader). The same answer as trace() on the whole flow graph, much faster.
-    report = trace_report(open_graph(ctx), source, target, max_hops=max_hops, limit=limit, kinds=kinds,
-                          assume=assume)
+    graph = open_graph(ctx)
+    report = trace_report(graph, source, target, max_hops=max_hops, limit=limit, kinds=kinds,
+                          assume=assume, index=store_flow_index(ctx))
     if fmt == "json":
         _json(report)
         return
@@ -197,7 +208,8 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
     rdf = open_graph(ctx)
     # The loops are found and ranked on who pays whom and the amounts; only those shown are read in
     # full (kg.flows.FlowReader). The same answer as cycles() on the whole flow graph, much faster.
-    report = cycles_report(rdf, max_length=max_length, limit=limit, kinds=kinds, assume=assume)
+    report = cycles_report(rdf, max_length=max_length, limit=limit, kinds=kinds, assume=assume,
+                           index=store_flow_index(ctx))
     if fmt == "json":
         _json(report)
         return
@@ -352,7 +364,8 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
         return
     from kg.reports import flows_report
 
-    report = flows_report(open_graph(ctx), entity, kinds=kinds, assume=assume)
+    graph = open_graph(ctx)
+    report = flows_report(graph, entity, kinds=kinds, assume=assume, index=store_flow_index(ctx))
     if fmt == "json":
         _json(report)
         return

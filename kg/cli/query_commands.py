@@ -21,7 +21,8 @@ GRAPH_FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "n
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind ?NAME to VALUE: an entity's name or alias (English or Chinese), a prefixed name, an <IRI>, "
                    "a number or a \"quoted string\". Repeatable.")
-@click.option("--limit", type=int, default=None, help="Return at most N rows.")
+@click.option("--limit", type=int, default=None,
+              help="Return at most N rows (0: all). Without it a table shows the first 1,000 and says how many more.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v),
               help="Stop after SECONDS, loading included (exit code 3).")
 @click.option("--allow-service", is_flag=True,
@@ -43,7 +44,8 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
       kg query 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }'
     """
     from kg.cli import watchdog
-    from kg.queries import find_query, format_select, prepare_query, read_query_text, run_query
+    from kg.queries import (PAGE_ROWS, STREAMED_FORMATS, find_query, format_select, prepare_query, read_query_text,
+                            run_query)
     from kg.sparql_guard import check_query
 
     watchdog(ctx).set_timeout(timeout, "query")  # the whole command: reading --data and the store included
@@ -58,23 +60,27 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
     stored = find_query(query)
     check_query(stored.text, allow_service=allow_service)  # refuse before loading; again once bound
     graph = open_graph(ctx)
-    text = prepare_query(graph, stored, values, limit)
-    # The watchdog stops the whole command at --timeout; run_query's own limit is only a backstop.
-    outcome = run_query(graph, text, timeout, allow_service=allow_service)
-    watchdog(ctx).set_timeout(None)  # the answer is complete: write it whole
+    text = prepare_query(graph, stored, values, limit or None)  # --limit N goes into the query: the engine stops early
+    # Without --timeout, rows are read as the engine yields them. With it, the answer is read whole:
+    # the watchdog stops the whole command at --timeout; run_query's own limit is only a backstop.
+    outcome = run_query(graph, text, timeout, allow_service=allow_service, stream=timeout is None)
+    watchdog(ctx).set_timeout(None)  # the answer is complete (or streams with no time limit): write it
     if outcome.kind == "SELECT":
         fmt = fmt or "table"
         if fmt not in ("table", "csv", "tsv", "json", "md"):
             raise UsageError(f"--format {fmt}: a SELECT query gives table, csv, tsv, json or md")
-        rows = outcome.rows[:limit] if limit is not None else outcome.rows
-        outcome.rows = rows
-        answer = format_select(outcome, fmt, graph)
-        # Text for people is escaped; data formats keep every character (color=True: click would
-        # otherwise strip ANSI sequences from piped output, silently changing the data).
-        if fmt in ("table", "md"):
-            click.echo(printable(answer), nl=False)
-        else:
-            click.echo(answer, nl=False, color=True)
+        if limit:
+            from itertools import islice
+            outcome.rows = islice(outcome.rows, limit)
+        if fmt in STREAMED_FORMATS:  # data formats keep every character (color=True: click would
+            from kg.queries import iter_select_text  # otherwise strip ANSI sequences from piped output)
+
+            for piece in iter_select_text(outcome.variables, outcome.rows, fmt):
+                click.echo(piece, nl=False, color=True)
+            return
+        # Text for people is escaped.
+        page = PAGE_ROWS if fmt == "table" and limit is None else None
+        click.echo(printable(format_select(outcome, fmt, graph, page=page)), nl=False)
     elif outcome.kind == "ASK":
         if fmt not in (None, "table", "text"):
             raise UsageError(f"--format {fmt}: an ASK query prints true or false")
@@ -251,7 +257,19 @@ def export(ctx, fmt, output, flows, assumptions):
         fmt = fmt or "graphml"
         if fmt not in ("graphml", "gexf", "csv"):
             raise UsageError(f"--format {fmt}: --flows exports graphml, gexf or csv")
-        data = export_flows(flow_graph(graph, assume=parse_assumptions(assumptions)), fmt)
+        assume = parse_assumptions(assumptions)
+        steps = _stored_flow_graph(ctx) if not assume else None
+        if steps is None:
+            data = export_flows(flow_graph(graph, assume=assume), fmt)
+        elif fmt == "csv":  # kept with the store (kg.flow_index): written row by row, not built first
+            from kg.flow_export import iter_csv
+            from kg.flow_index import edges_in_graph_order
+
+            edges, labels = edges_in_graph_order(steps)
+            data = iter_csv(edges, lambda node: labels.get(node, node))
+        else:
+            from kg.flow_index import replay
+            data = export_flows(replay(steps), fmt)
     else:
         if assumptions:
             raise UsageError("--assume only applies with --flows")
@@ -259,9 +277,28 @@ def export(ctx, fmt, output, flows, assumptions):
         if serializer is None:
             raise UsageError(f"--format {fmt}: the graph exports as turtle, nt or jsonld (graphml, gexf, csv need --flows)")
         data = graph.serialize(format=serializer)
-    written = write_output(output, data)
+    if isinstance(data, (str, bytes)):
+        written = write_output(output, data)
+    else:  # text in pieces, written as they come
+        from kg.files import open_output
+
+        written = 0
+        with open_output(output, text=False) as stream:
+            for piece in data:
+                raw = piece.encode("utf-8")
+                stream.write(raw)
+                written += len(raw)
     if output != "-":
         click.echo(f"wrote {output} ({written:,} bytes)", err=True)
+
+
+def _stored_flow_graph(ctx):
+    """The whole flow graph kept with the ``--store`` (kg.flow_index), or None."""
+    store_dir = (ctx.find_root().obj or {}).get("store_dir")
+    if not store_dir:
+        return None
+    from kg.flow_index import load_flow_steps
+    return load_flow_steps(store_dir)
 
 
 @main.command()

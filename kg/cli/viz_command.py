@@ -39,8 +39,11 @@ def viz(ctx, output, open_page, focus, hops, assume, top, title):
     target = None if check_output_path(output) is None else Path(output)  # a bad -o fails before the work
     if open_page and target is None:
         raise UsageError("--open needs a file (not -o -)")
-    web = build(open_graph(ctx), focus=focus, hops=1 if hops is None else hops, assume=list(assume),
-                top=top, title=title)
+    from kg.cli.flow_commands import store_flow_index
+
+    graph = open_graph(ctx)  # first: it refreshes the store (and its flow index) when a file changed
+    web = build(graph, focus=focus, hops=1 if hops is None else hops, assume=list(assume),
+                top=top, title=title, index=store_flow_index(ctx))
     write_output(output, web.html)
     where = "stdout" if target is None else str(target)
     click.echo(f"wrote {where}: {web.node_count} organizations and people, {web.edge_count} flows and "

@@ -45,7 +45,11 @@ def _sources(graph: Graph, node) -> list[tuple[int, str]]:
 def _text(fig: Figure) -> str:
     """A figure as the flow graph writes it. Unlike ``Figure.text``: a unit makes it a quantity and anything
     else is money (in US dollars unless a currency is stated), and the rate is left to the caller, who
-    writes " at $0.01/share" itself. From the float value, as the edges' ``value`` is."""
+    writes " at $0.01/share" itself. From the float value, as the edges' ``value`` is. A figure of a flow
+    index (kg.flow_index) carries this text already (``flow_text``)."""
+    written = getattr(fig, "flow_text", None)
+    if written is not None:
+        return written
     if fig.unit is not None:
         return format_quantity(float(fig.value), fig.kind, fig.unit)
     return format_amount(float(fig.value), fig.kind, fig.currency or "USD")

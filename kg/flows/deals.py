@@ -80,11 +80,12 @@ class _Facts:
     subject. Nodes and values are the table's plain values (an IRI is its string); the rules are those
     of kg.figures and kg.entities, read from the table instead of the graph."""
 
-    def __init__(self, graph: Graph, *, read_all: bool):
+    def __init__(self, graph: Graph, *, read_all: bool, plans_in_bulk: bool = True):
         # Subject by subject, the amounts of many deals are read to rank loops and paths, and the
         # rest of only the few shown: the amount alone then, rather than each deal's whole row.
+        # Without ``plans_in_bulk`` (the plans come from a flow index) only the class hierarchy is.
         self.table = (PropertyTable(graph, _FLOW_PROPERTIES) if read_all else
-                      PropertyTable(graph, _PLAN_PROPERTIES, rows=True,
+                      PropertyTable(graph, _PLAN_PROPERTIES if plans_in_bulk else (RDFS.subClassOf,), rows=True,
                                     single=(KG.amount, KG.amountIfConditionFails, RDF.type)))
         self._super = self.table.column(RDFS.subClassOf)
         self._class_names: dict = {}  # class -> local names of it and its super-classes
@@ -171,7 +172,9 @@ class _Plan(NamedTuple):
     partners: list
 
 
-def _plans(facts: _Facts, states: dict) -> Iterator[_Plan]:
+def _skeletons(facts: _Facts) -> Iterator[_Plan]:
+    """Every deal that can be drawn, with its conditions, sides and partners, before any what-if (its
+    ``status`` is None): the part of a plan that does not depend on assumptions."""
     table = facts.table
     has_parts = {text(whole) for wholes in table.column(KG.partOfDeal).values() for whole in wholes}
     # Looked up once: this runs for every deal of the graph.
@@ -181,19 +184,30 @@ def _plans(facts: _Facts, states: dict) -> Iterator[_Plan]:
     for deal in facts.deals():
         if text(deal) in has_parts:
             continue  # counted through its parts
-        conds = _sorted(condition(deal))
-        status = None
-        if conds:
-            flags = [states.get(c) for c in conds]
-            status = ("failed" if False in flags else "met" if all(f is True for f in flags) else "open")
-        if status == "failed" and facts.figure(table.value(deal, KG.amountIfConditionFails)) is None:
-            continue  # the deal does not happen
         sides = []
         for givers_of, takers_of, grant in roles:
             givers, takers = givers_of(deal), takers_of(deal)
             if givers and takers:
                 sides.append((grant, _sorted(givers), _sorted(takers)))
-        yield _Plan(deal, conds, status, sides, _sorted(partner(deal)))
+        yield _Plan(deal, _sorted(condition(deal)), None, sides, _sorted(partner(deal)))
+
+
+def _status(conditions: list, states: dict) -> str | None:
+    """A deal's condition status under ``states`` (condition -> met?): None (no condition), "failed"
+    (one failed), "met" (all met) or "open"."""
+    if not conditions:
+        return None
+    flags = [states.get(c) for c in conditions]
+    return "failed" if False in flags else "met" if all(f is True for f in flags) else "open"
+
+
+def _plans(facts: _Facts, states: dict) -> Iterator[_Plan]:
+    table = facts.table
+    for plan in _skeletons(facts):
+        status = _status(plan.conditions, states)
+        if status == "failed" and facts.figure(table.value(plan.deal, KG.amountIfConditionFails)) is None:
+            continue  # the deal does not happen
+        yield plan._replace(status=status)
 
 
 def _sorted(values) -> list:

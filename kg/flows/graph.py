@@ -46,6 +46,9 @@ class FlowReader:
     property in bulk up front instead, as :func:`flow_graph` needs.
 
     ``assume`` is as for :func:`flow_graph`; unknown conditions raise here. The RDF graph is not changed.
+    ``index`` (a :class:`kg.flow_index.FlowIndex` of this graph) gives who gives value to whom, the
+    deals' kinds and amounts and the parties' labels without reading the RDF graph; only the deals
+    and parties shown are then read from it.
 
     >>> from kg.graph import load_graph
     >>> graph = load_graph()
@@ -55,13 +58,15 @@ class FlowReader:
     True
     """
 
-    def __init__(self, rdf_graph: Graph, assume=None, *, read_all: bool = False):
+    def __init__(self, rdf_graph: Graph, assume=None, *, read_all: bool = False, index=None):
         self.rdf_graph = rdf_graph
         states = _resolve_assumptions(rdf_graph, assume)
         self.assumptions = {_condition_name(rdf_graph, c): ("met" if ok else "failed")
                             for c, ok in sorted(states.items(), key=lambda kv: str(kv[0]))}
         self._states = {plain(c): ok for c, ok in states.items()}  # keyed as the table names conditions
-        self._facts = _Facts(rdf_graph, read_all=read_all)
+        self._index = None if read_all else index
+        self._index_cache = None
+        self._facts = _Facts(rdf_graph, read_all=read_all, plans_in_bulk=self._index is None)
         self._plans: list[_Plan] | None = None
         self._digraphs: dict = {}
         self._parties: dict = {}  # node key -> the party's plain value in the table
@@ -69,14 +74,19 @@ class FlowReader:
 
     def _plan_list(self) -> list[_Plan]:
         if self._plans is None:
-            self._plans = list(_plans(self._facts, self._states))
+            self._plans = list(self._index.plans(self._states) if self._index is not None
+                               else _plans(self._facts, self._states))
         return self._plans
+
+    def _classes(self, deal) -> frozenset[str]:
+        """Local names of the deal's classes and their super-classes (those that say its kind)."""
+        return self._index.classes(deal) if self._index is not None else self._facts.deal_classes(deal)
 
     def _sides(self, plan: _Plan) -> list[tuple]:
         """(kind, givers, takers) of the plan's money edges (the kind needs the deal's classes)."""
         if not plan.roles:
             return []
-        classes = self._facts.deal_classes(plan.deal)
+        classes = self._classes(plan.deal)
         return [(_deal_kind(classes, grant), givers, takers) for grant, givers, takers in plan.roles]
 
     def _edges(self, plan: _Plan, pairs, kinds) -> list[tuple]:
@@ -96,9 +106,16 @@ class FlowReader:
         every party that has a money flow of any kind as a node (as :func:`flow_graph` has them). Not to
         be changed: it is kept for the next call."""
         kinds = _kinds(kinds)
+        if kinds not in self._digraphs and self._index is not None:
+            D = self._digraphs[kinds] = nx.DiGraph()
+            every = list(self._index_edges(FLOW_KINDS))
+            D.add_nodes_from(node for u, v, _number, _n in every for node in (u, v))
+            wanted = set(kinds)
+            D.add_edges_from((u, v) for (u, v, _number, _n), kind in zip(every, self._index_kinds())
+                             if kind in wanted)
         if kinds not in self._digraphs:
             every_kind = set(kinds) >= set(FLOW_KINDS)  # then the deals' classes are not needed
-            if not every_kind:
+            if not every_kind and self._index is None:
                 self._facts.read_deal_classes()
             parties, edges = self._parties, []
             for plan in self._plan_list():
@@ -114,6 +131,28 @@ class FlowReader:
             D.add_edges_from(edges)
         return self._digraphs[kinds]
 
+    def _index_edges(self, kinds):
+        """(giver, taker, deal number, edges sharing the figure) of the flow index's money edges of
+        ``kinds``, of the deals that happen under the assumptions, in the flow graph's order."""
+        index = self._index
+        keys, dropped = self._index_state()
+        wanted = {FLOW_KINDS.index(kind) for kind in kinds}
+        edges = index.money_edges
+        for j in range(0, len(edges), 5):
+            if edges[j + 2] in wanted and edges[j + 3] not in dropped:
+                yield keys[edges[j]], keys[edges[j + 1]], edges[j + 3], edges[j + 4]
+
+    def _index_state(self) -> tuple[list[str], set[int]]:
+        """(the flow index's parties as node keys, the numbers of the deals that do not happen)."""
+        if self._index_cache is None:
+            self._index_cache = ([text(p) for p in self._index.parties], self._index.dropped(self._states))
+        return self._index_cache
+
+    def _index_kinds(self):
+        """The kinds of the edges :meth:`_index_edges` gives for every kind, in the same order."""
+        edges, dropped = self._index.money_edges, self._index_state()[1]
+        return (FLOW_KINDS[edges[j + 2]] for j in range(0, len(edges), 5) if edges[j + 3] not in dropped)
+
     def node(self, name: str) -> str:
         """The node for an entity name, as :func:`resolve_node` finds it in the flow graph."""
         iri = str(resolve_entity(self.rdf_graph, name))
@@ -121,35 +160,158 @@ class FlowReader:
             raise NoFlowsError(f"{display_name(self.rdf_graph, URIRef(iri))} has no money flows in the data")
         return iri
 
-    def graph(self, include_relations: bool = False, pairs=None, kinds=None) -> nx.MultiDiGraph:
+    def graph(self, include_relations: bool = False, pairs=None, kinds=None, deals=None,
+              graph_class=nx.MultiDiGraph) -> nx.MultiDiGraph:
         """The flow graph (see :func:`flow_graph`); with ``pairs`` (a set of (u, v) node keys) or
-        ``kinds`` only the money edges between those pairs or of those kinds, and their nodes."""
+        ``kinds`` only the money edges between those pairs or of those kinds, and their nodes; with
+        ``deals`` (a set of edge keys) only the edges of those deals (and relations)."""
         facts, table, kinds = self._facts, self._facts.table, _kinds(kinds)
-        G = nx.MultiDiGraph(assumptions=dict(self.assumptions))
-        arrangements: dict[str, list[str]] = {}
-        has_part = table.column(SCHEMA.hasPart)
-        for arr in facts.arrangements():
-            for part in has_part.get(arr, ()):
-                arrangements.setdefault(text(part), []).append(text(arr))
-        exchanged_by: dict = {}  # deal -> the deals that state kg:exchangedFor it
-        for deal, others in table.column(KG.exchangedFor).items():
-            for other in others:
-                exchanged_by.setdefault(other, []).append(deal)
-        chosen = [(plan, self._edges(plan, pairs, kinds)) for plan in self._plan_list()]
+        G = graph_class(assumptions=dict(self.assumptions))
+        if self._index is not None:
+            arrangements, exchanged_by = self._index.arrangements, self._index.exchanged_by
+        else:
+            arrangements, exchanged_by = _arrangements_and_exchanges(facts)
+        chosen = [(plan, self._edges(plan, pairs, kinds)) for plan in self._candidates(pairs, deals)
+                  if deals is None or text(plan.deal) in deals]
         chosen = [(plan, edges) for plan, edges in chosen if edges or (include_relations and len(plan.partners) > 1)]
-        if pairs is not None:  # a few deals read in full: a remote store reads them in batches
+        if pairs is not None or deals is not None:  # a few deals read in full: a remote store reads them in batches
             table.prefetch(plan.deal for plan, _edges in chosen)
             table.prefetch(party for plan, edges in chosen for edge in edges for party in edge[1:3])
         for plan, edges in chosen:
-            if True:
-                self._add_deal(G, plan, edges, arrangements, exchanged_by, include_relations)
+            self._add_deal(G, plan, edges, arrangements, exchanged_by, include_relations)
         if include_relations:
-            self._add_roles(G)
+            self._add_roles(G, deals)
         return G
+
+    def graph_steps(self) -> list[tuple]:
+        """How :meth:`graph` (no relations) is built, step by step: ``("node", key, attributes)`` and
+        ``("edge", u, v, key, attributes)`` in the order the graph adds them (replayed with
+        ``add_node``/``add_edge``, they make the same graph)."""
+        return self.graph(graph_class=_Steps).steps
+
+    def outline(self, include_relations: bool = False) -> nx.MultiDiGraph:
+        """The flow graph with what it takes to choose, rank and total its edges, read from the deals'
+        amounts alone: nodes with ``label`` and ``label_zh``; edges with ``kind``, ``low``/``high``,
+        ``status``, ``approximate``, ``amount_text``, ``deal``, ``shared``, ``shared_side``,
+        ``shared_with`` and ``directed`` (as :func:`flow_graph` has them). The same nodes and edges as
+        ``graph(include_relations)``, in the same order; the relations' ``role`` edges come in full
+        (there are few)."""
+        if self._index is None:
+            self._facts.read_deal_classes()  # every deal's kind is needed: its classes in one scan
+        G = nx.MultiDiGraph(assumptions=dict(self.assumptions))
+
+        def add(node, party):
+            if node not in G:
+                self._parties.setdefault(node, party)
+                G.add_node(node, label=self.label(node), label_zh=self._label_zh(node, party))
+        # in the order flow_graph adds them, so sums add up alike
+        for key, amount, edges, partners in self._deals_to_draw(include_relations):
+            for kind, giver, taker, givers, takers in edges:
+                u, v = text(giver), text(taker)
+                add(u, giver)
+                add(v, taker)
+                # One figure for several givers (or takers) is theirs together: every edge carries all of it.
+                others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
+                shared_text = amount.text
+                if others and amount.stated:
+                    shared_text = f"{amount.text} jointly with {' and '.join(self._name(p) for p in others)}"
+                G.add_edge(u, v, key=key, kind=kind, low=amount.low, high=amount.high, status=amount.status,
+                           approximate=amount.approximate, amount_text=shared_text, deal=key, shared=bool(others),
+                           shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
+                           shared_with=[text(p) for p in others], directed=True)
+            for a, b in zip(partners, partners[1:]):
+                u, v = text(a), text(b)
+                add(u, a)
+                add(v, b)
+                G.add_edge(u, v, key=key, kind="partnership", low=None, high=None, status=amount.status,
+                           approximate=amount.approximate, amount_text=amount.text, deal=key, shared=False,
+                           shared_side=None, shared_with=[], directed=False)
+        if include_relations:
+            roles = nx.MultiDiGraph()
+            self._add_roles(roles)
+            for node, data in roles.nodes(data=True):
+                if node not in G:
+                    G.add_node(node, label=data["label"], label_zh=data["label_zh"])
+            G.add_edges_from(roles.edges(keys=True, data=True))
+        return G
+
+    def _deals_to_draw(self, include_relations: bool):
+        """(deal key, what its amount means (kg.semantics), its money edges as :meth:`_edges` gives them,
+        its partners to draw) of every deal with something to draw, in order; from a flow index
+        without making a plan per deal."""
+        if self._index is None:
+            for plan in self._plan_list():
+                edges = self._edges(plan, None, FLOW_KINDS)
+                partners = plan.partners if include_relations and len(plan.partners) > 1 else []
+                if edges or partners:
+                    yield text(plan.deal), _meaning(self._facts, plan), edges, partners
+            return
+        index, states = self._index, self._states
+        parties, money, dropped = index.parties, index.money_edges, self._index_state()[1]
+        j, end = 0, len(money)
+        for number in range(len(index)):
+            edges, shared = [], False
+            while j < end and money[j + 3] == number:
+                giver, taker = parties[money[j]], parties[money[j + 1]]
+                edges.append((FLOW_KINDS[money[j + 2]], giver, taker, [giver], [taker]))
+                shared = shared or money[j + 4] > 1
+                j += 5
+            if number in dropped:
+                continue
+            partners = index.partners_of(number) if include_relations else []
+            partners = partners if len(partners) > 1 else []
+            if not edges and not partners:
+                continue
+            if shared:  # the other givers and takers are needed: the deal's plan has them
+                edges = self._edges(index.plan(number, states), None, FLOW_KINDS)
+            yield index.key_of(number), index.meaning_at(number, index.status_of(number, states)), edges, partners
+
+    def totals_graph(self, focus: str | None = None) -> nx.MultiDiGraph:
+        """The flow graph as far as :func:`kg.flows.flow_totals` reads it (:meth:`outline`), with every
+        detail of the edges of ``focus`` (a node), which it lists.
+        ``flow_totals(reader.totals_graph(node), node)`` is ``flow_totals(flow_graph(...), node)``."""
+        G = self.outline()
+        if focus is not None:
+            detailed = self.graph(deals={k for u, v, k in G.edges(keys=True) if focus in (u, v)})
+            for u, v, k, data in detailed.edges(keys=True, data=True):
+                if focus in (u, v):
+                    G.edges[u, v, k].update(data)
+            for node, data in detailed.nodes(data=True):
+                G.nodes[node].update(data)
+        return G
+
+    def add_party(self, G: nx.MultiDiGraph, node: str) -> None:
+        """Add the party ``node`` (a node of the flow graph) to ``G`` with every attribute it has there."""
+        _add_node(G, self._facts, self._parties.get(node, node))
+
+    def _name(self, party) -> str:
+        """A party's label (a node of the flow graph, by its plain value)."""
+        node = text(party)
+        self._parties.setdefault(node, party)
+        return self.label(node)
+
+    def _label_zh(self, node: str, party) -> str:
+        if self._index is not None:
+            return self._index.label_zh(node)
+        return self._facts.name(party, "zh", fallback=False)
+
+    def _candidates(self, pairs, deals) -> list[_Plan]:
+        """The plans that may have edges between ``pairs`` or be among ``deals`` (None: any), in order:
+        from a flow index only those, else all."""
+        if self._index is None or (pairs is None and deals is None):
+            return self._plan_list()
+        numbers = None
+        if pairs is not None:
+            numbers = {number for u, v, number, _n in self._index_edges(FLOW_KINDS) if (u, v) in pairs}
+        if deals is not None:
+            named = self._index.numbers_of(deals)
+            numbers = named if numbers is None else numbers & named
+        plans = (self._index.plan(number, self._states) for number in sorted(numbers))
+        return [plan for plan in plans if plan is not None]
 
     def _add_deal(self, G, plan: _Plan, edges, arrangements, exchanged_by, include_relations) -> None:
         facts, table, deal, conds, status = self._facts, self._facts.table, plan.deal, plan.conditions, plan.status
-        key, classes = text(deal), facts.deal_classes(deal)
+        key, classes = text(deal), self._classes(deal)
         deal_sources = facts.sources(deal)
         met = facts.figure(table.value(deal, KG.amount))
         failed = facts.figure(table.value(deal, KG.amountIfConditionFails))
@@ -199,10 +361,13 @@ class FlowReader:
                 G.add_edge(u, v, key=key, kind="partnership", shared=False, shared_side=None, shared_with=[],
                            **{**common, "low": None, "high": None, "directed": False})
 
-    def _add_roles(self, G) -> None:
-        """Person -> organization edges (kind ``role``); there are few, so they are read one by one."""
+    def _add_roles(self, G, keys=None) -> None:
+        """Person -> organization edges (kind ``role``), of the memberships ``keys`` (default all); there
+        are few, so they are read one by one."""
         graph, facts = self.rdf_graph, self._facts
         for membership in sorted(graph.subjects(ORG.member, None), key=str):
+            if keys is not None and str(membership) not in keys:
+                continue
             person, org = graph.value(membership, ORG.member), graph.value(membership, ORG.organization)
             if person is None or org is None:
                 continue
@@ -224,20 +389,31 @@ class FlowReader:
     def label(self, node: str) -> str:
         """The label of a party (a node of :meth:`digraph`), as the flow graph has it."""
         if node not in self._labels:
-            self._labels[node] = self._facts.name(self._parties[node])
+            self._labels[node] = (self._index.label(node) if self._index is not None
+                                  else self._facts.name(self._parties[node]))
         return self._labels[node]
 
     def _bounds(self, pairs, kinds) -> dict[tuple[str, str], list[tuple]]:
         """(u, v) -> the (low, high) of each money edge u -> v of ``kinds`` between ``pairs``, as
         :func:`flow_graph` has them; of the deals only their amounts (and classes) are read."""
-        facts, table, bounds = self._facts, self._facts.table, {}
+        bounds = {}
+        if self._index is not None:
+            amounts: dict = {}
+            for u, v, number, _n in self._index_edges(kinds):
+                if (u, v) in pairs:
+                    if number not in amounts:
+                        amount = self._index.meaning_at(number, self._index.status_of(number, self._states))
+                        amounts[number] = (amount.low, amount.high)
+                    bounds.setdefault((u, v), []).append(amounts[number])
+            return bounds
+        table = self._facts.table
         chosen = [(plan, edges) for plan in self._plan_list() if (edges := self._edges(plan, pairs, kinds))]
         # Only their amounts are read: a remote store reads those figures in batches
         table.prefetch(table.value(plan.deal, prop) for plan, _edges in chosen
                        for prop in (KG.amount, KG.amountIfConditionFails))
         for plan, edges in chosen:
             if edges:
-                amount = _meaning(facts, plan)
+                amount = _meaning(self._facts, plan)
                 for _kind, giver, taker, _givers, _takers in edges:
                     bounds.setdefault((text(giver), text(taker)), []).append((amount.low, amount.high))
         return bounds
@@ -284,6 +460,39 @@ class FlowReader:
         top = [path for _key, path in sorted(ranked, key=lambda r: r[0])[:limit]]
         G = self.graph(pairs={pair for path in top for pair in zip(path, path[1:])}, kinds=kinds)
         return [_path_record(G, path, [_hop(G, a, b, kinds) for a, b in zip(path, path[1:])]) for path in top]
+
+
+class _Steps(nx.MultiDiGraph):
+    """A flow graph that also keeps the list of the nodes and edges added to it, in order."""
+
+    def __init__(self, **attributes):
+        super().__init__(**attributes)
+        self.steps: list[tuple] = []
+
+    def add_node(self, node_for_adding, **attr):
+        if node_for_adding not in self:
+            self.steps.append(("node", node_for_adding, attr))
+        super().add_node(node_for_adding, **attr)
+
+    def add_edge(self, u_for_edge, v_for_edge, key=None, **attr):
+        self.steps.append(("edge", u_for_edge, v_for_edge, key, attr))
+        return super().add_edge(u_for_edge, v_for_edge, key=key, **attr)
+
+
+def _arrangements_and_exchanges(facts: _Facts) -> tuple[dict, dict]:
+    """(deal key -> the kg:CircularArrangement IRIs it is part of, deal -> the deals that state
+    kg:exchangedFor it), read in bulk."""
+    table = facts.table
+    arrangements: dict[str, list[str]] = {}
+    has_part = table.column(SCHEMA.hasPart)
+    for arr in facts.arrangements():
+        for part in has_part.get(arr, ()):
+            arrangements.setdefault(text(part), []).append(text(arr))
+    exchanged_by: dict = {}
+    for deal, others in table.column(KG.exchangedFor).items():
+        for other in others:
+            exchanged_by.setdefault(other, []).append(deal)
+    return arrangements, exchanged_by
 
 
 def flow_graph(rdf_graph: Graph, assume=None, include_relations: bool = False) -> nx.MultiDiGraph:
