@@ -248,8 +248,8 @@ def run_query(graph: Graph, text: str, timeout: float | None = None, *,
 
     def work():
         try:
-            fast = getattr(graph.store, "answer_rows", None)  # kg.store's Oxigraph store
-            if stream and fast is not None:
+            fast = getattr(graph.store, "answer_rows", None)  # kg.store's Oxigraph store, kg.remote's store
+            if stream and getattr(graph.store, "raw_answer", None) is not None:  # kg.store's only
                 raw, rdf = graph.store.raw_answer(text, dict(graph.namespaces()), graph.identifier), graph.store.rdf_term
                 names = getattr(raw, "variables", None)
                 if names is not None:  # a SELECT: its rows are read later
@@ -261,6 +261,9 @@ def run_query(graph: Graph, text: str, timeout: float | None = None, *,
                                 ("CONSTRUCT", (((rdf(t.subject), rdf(t.predicate), rdf(t.object)) for t in raw),)))
             elif fast is not None:
                 form, *answer = fast(text, dict(graph.namespaces()), graph.identifier)
+                if stream and form == "SELECT":  # read whole (a remote answer arrives whole), handed out as Rows
+                    box["outcome"] = QueryOutcome("SELECT", answer[0], Rows(answer[1]))
+                    return
             else:
                 result = graph.query(text)
                 form = result.type

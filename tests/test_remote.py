@@ -479,7 +479,13 @@ def test_killed_mid_push_keeps_the_old_graph_and_a_rerun_completes(writable, tmp
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "run the same `kg push` again" in lines[0]
     pushed.start()
-    assert _count(pushed) == before  # the old content is still there
+    if "--gsp-url" in command:
+        # One Graph Store PUT replaces the graph inside the server: killed while Virtuoso applies it, the
+        # graph may come back empty or partial (seen when the machine is quiet), so kg's message says to
+        # push again rather than promising the old content; the rerun below must complete it.
+        assert "the push did not complete" in lines[0]
+    else:
+        assert _count(pushed) == before  # the temporary graph took the triples: the old content is there
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     expected = len(local_triples([synth]))
