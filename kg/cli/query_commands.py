@@ -62,8 +62,10 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
     graph = open_graph(ctx)
     text = prepare_query(graph, stored, values, limit or None)  # --limit N goes into the query: the engine stops early
     # Without --timeout, rows are read as the engine yields them. With it, the answer is read whole:
-    # the watchdog stops the whole command at --timeout; run_query's own limit is only a backstop.
-    outcome = run_query(graph, text, timeout, allow_service=allow_service, stream=timeout is None)
+    # the watchdog stops the whole command at --timeout; run_query's own limit is only a backstop, set a
+    # second later so that the two never both report the same timeout.
+    backstop = None if timeout is None else timeout + 1.0
+    outcome = run_query(graph, text, backstop, allow_service=allow_service, stream=timeout is None)
     watchdog(ctx).set_timeout(None)  # the answer is complete (or streams with no time limit): write it
     if outcome.kind == "SELECT":
         fmt = fmt or "table"
