@@ -601,26 +601,14 @@ def _store_class():
             return self.endpoint.answer(query)
 
         def query(self, query, initNs, initBindings, queryGraph, **kwargs):
-            from rdflib import Graph
-            from rdflib.query import Result
+            from kg.store import rdflib_result
 
             if not isinstance(query, str):
                 raise UsageError("only SPARQL text can be sent to a remote endpoint")
             if initNs:
                 declared = {m.lower() for m in re.findall(r"PREFIX\s+([\w.-]*):", query, re.IGNORECASE)}
                 query = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in initNs.items() if p.lower() not in declared) + query
-            form, *answer = self.answer_rows(query, initNs, queryGraph, initBindings)
-            result = Result(form)
-            if form == "SELECT":
-                result.vars, rows = answer
-                result.bindings = [{v: x for v, x in zip(result.vars, row) if x is not None} for row in rows]
-            elif form == "ASK":
-                result.askAnswer = answer[0]
-            else:
-                result.graph = Graph()
-                for triple in answer[0]:
-                    result.graph.add(triple)
-            return result
+            return rdflib_result(*self.answer_rows(query, initNs, queryGraph, initBindings))
 
         def close(self, commit_pending_transaction=False):
             self.endpoint.close()

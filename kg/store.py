@@ -208,23 +208,29 @@ def _store_class():
         def query(self, query, initNs, initBindings, queryGraph, **kwargs):
             if not isinstance(query, str) or kwargs:
                 return super().query(query, initNs, initBindings, queryGraph, **kwargs)
-            from rdflib import Graph
-            from rdflib.query import Result
-
-            form, *answer = self.answer_rows(query, initNs, queryGraph, initBindings)
-            result = Result(form)
-            if form == "SELECT":
-                result.vars, rows = answer
-                result.bindings = [{v: x for v, x in zip(result.vars, row) if x is not None} for row in rows]
-            elif form == "ASK":
-                result.askAnswer = answer[0]
-            else:
-                result.graph = Graph()
-                result.graph += answer[0]
-            return result
+            return rdflib_result(*self.answer_rows(query, initNs, queryGraph, initBindings))
 
     _STORE_CLASS = KgOxigraphStore
     return _STORE_CLASS
+
+
+def rdflib_result(form: str, *answer):
+    """rdflib's query ``Result`` from an ``answer_rows`` answer (this store's, or kg.remote's): SELECT
+    ``(variables, rows)``, ASK ``(boolean,)``, CONSTRUCT/DESCRIBE ``(triples,)``."""
+    from rdflib import Graph
+    from rdflib.query import Result
+
+    result = Result(form)
+    if form == "SELECT":
+        result.vars, rows = answer
+        result.bindings = [{v: x for v, x in zip(result.vars, row) if x is not None} for row in rows]
+    elif form == "ASK":
+        result.askAnswer = answer[0]
+    else:
+        result.graph = Graph()
+        for triple in answer[0]:
+            result.graph.add(triple)
+    return result
 
 
 def new_oxigraph_graph(ox_store=None):
