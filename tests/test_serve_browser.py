@@ -7,8 +7,6 @@ to docs/serve-workbench.png when the workbench changes (the suite never writes i
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import urllib.parse
 from pathlib import Path
@@ -19,24 +17,8 @@ from kg.server.process import running_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("KG_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 XSS = Path(__file__).parent / "fixtures" / "viz" / "xss.ttl"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
