@@ -112,6 +112,20 @@ def run_kg():
     return _run
 
 
+def _one_error_line(stderr: str, *words: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1 and lines[0].startswith("kg: error: "), stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture
+def assert_one_error_line():
+    """``assert_one_error_line(stderr, *words)``: stderr is one ``kg: error:`` line, no traceback, naming each word."""
+    return _one_error_line
+
+
 def _expect_clean_error(run: KgRun, code: int = 2, mentions=()) -> str:
     assert not run.killed, f"hung (killed after its time limit): {run}"
     assert "Traceback" not in run.stderr, f"traceback: {run}"

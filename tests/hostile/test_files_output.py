@@ -37,14 +37,6 @@ def kg(*args, timeout=60, **kwargs):
                           timeout=timeout, **kwargs)
 
 
-def assert_one_error_line(stderr: str, *words: str):
-    lines = stderr.strip().splitlines()
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1 and lines[0].startswith("kg: error: "), stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 def names_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
@@ -70,14 +62,14 @@ def read_only(folder: Path):
 # ----------------------------------------------------------------- paths that cannot be a file
 
 @pytest.mark.parametrize("command", [["export"], ["viz"], ["synth", "--deals", "10"]])
-def test_empty_output_path_is_one_line(command):
+def test_empty_output_path_is_one_line(command, assert_one_error_line):
     result = run(*command, "-o", "")
     assert result.exit_code == 2
     assert_one_error_line(result.stderr, "empty file name")
 
 
 @pytest.mark.parametrize("command", [["export"], ["viz"], ["synth", "--deals", "10"]])
-def test_output_into_a_missing_folder_creates_nothing(command, tmp_path):
+def test_output_into_a_missing_folder_creates_nothing(command, tmp_path, assert_one_error_line):
     result = run(*command, "-o", str(tmp_path / "missing" / "out"))
     assert result.exit_code == 2
     assert_one_error_line(result.stderr, "no such folder")
@@ -85,7 +77,7 @@ def test_output_into_a_missing_folder_creates_nothing(command, tmp_path):
 
 
 @pytest.mark.parametrize("command", [["export"], ["viz"], ["synth", "--deals", "10"]])
-def test_output_that_is_a_folder_leaves_the_folder_alone(command, tmp_path):
+def test_output_that_is_a_folder_leaves_the_folder_alone(command, tmp_path, assert_one_error_line):
     (tmp_path / "keep.txt").write_bytes(OLD)
     result = run(*command, "-o", str(tmp_path))
     assert result.exit_code == 2
@@ -156,7 +148,7 @@ def test_export_to_a_fifo_streams_everything_and_keeps_the_fifo(tmp_path):
 # ----------------------------------------------------------------- full disk, read-only, permissions
 
 @pytest.mark.parametrize("command", [["export"], ["viz"], ["synth", "--deals", "2000"]])
-def test_full_disk_keeps_the_old_file_and_leaves_no_temporary(command, tmpfs):
+def test_full_disk_keeps_the_old_file_and_leaves_no_temporary(command, tmpfs, assert_one_error_line):
     target = tmpfs / "out"
     target.write_bytes(OLD)
     result = run(*command, "-o", str(target))
@@ -166,7 +158,7 @@ def test_full_disk_keeps_the_old_file_and_leaves_no_temporary(command, tmpfs):
     assert names_in(tmpfs) == ["out"]
 
 
-def test_read_only_folder_keeps_the_old_file(tmpfs):
+def test_read_only_folder_keeps_the_old_file(tmpfs, assert_one_error_line):
     target = tmpfs / "graph.ttl"
     target.write_bytes(OLD)
     read_only(tmpfs)
@@ -176,7 +168,7 @@ def test_read_only_folder_keeps_the_old_file(tmpfs):
     assert target.read_bytes() == OLD and names_in(tmpfs) == ["graph.ttl"]
 
 
-def test_folder_without_write_permission_is_one_line(tmp_path):
+def test_folder_without_write_permission_is_one_line(tmp_path, assert_one_error_line):
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"kg-perm-{os.getpid()}"
     folder.mkdir(mode=0o755)
     try:
@@ -224,7 +216,7 @@ def test_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     ["viz", "-o", "-"],
     ["synth", "--deals", "10"],
 ])
-def test_stdout_on_a_full_disk_is_one_line(command):
+def test_stdout_on_a_full_disk_is_one_line(command, assert_one_error_line):
     with open("/dev/full", "w") as full:
         result = subprocess.run([sys.executable, "-m", "kg", *command], stdout=full, stderr=subprocess.PIPE,
                                 text=True, timeout=60)

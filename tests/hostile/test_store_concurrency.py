@@ -73,14 +73,6 @@ def store_count(store: Path) -> int:
     return int(result.stdout.splitlines()[1])
 
 
-def assert_one_error_line(stderr: str, *words: str):
-    lines = stderr.strip().splitlines()
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1 and lines[0].startswith("kg: error: "), stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 def test_three_loads_of_a_new_store_at_once_leave_one_good_store(tmp_path, data):
     store = tmp_path / "S"
     processes = [start("load", "--store", str(store), str(data["small"])) for _ in range(3)]
@@ -135,7 +127,7 @@ def test_readers_during_a_load_see_the_old_or_the_new_store_never_a_broken_one(t
     assert store_count(store) == new
 
 
-def test_a_second_load_gives_up_after_the_bounded_wait_with_one_line(tmp_path, data):
+def test_a_second_load_gives_up_after_the_bounded_wait_with_one_line(tmp_path, data, assert_one_error_line):
     store = tmp_path / "S"
     assert kg("load", "--store", str(store), str(data["small"])).returncode == 0
     loading = start("load", "--store", str(store), "--force", str(data["large"]))
@@ -198,7 +190,7 @@ def test_read_only_store_still_answers(read_only_store, data):
     ["--data", "EXTRA", "stats"],
     ["load", "--force", "SMALL"],
 ])
-def test_read_only_store_refuses_changes_with_one_line(read_only_store, data, args):
+def test_read_only_store_refuses_changes_with_one_line(read_only_store, data, args, assert_one_error_line):
     args = [str(data["extra"]) if a == "EXTRA" else str(data["small"]) if a == "SMALL" else a for a in args]
     before = sorted(p.name for p in read_only_store.iterdir())
     result = kg("--store", str(read_only_store), *args)

@@ -46,14 +46,6 @@ def kg(*args, trace=None, timeout=90):
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
-def assert_one_error_line(stderr: str, *words: str):
-    lines = stderr.strip().splitlines()
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1 and lines[0].startswith("kg: error: "), stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
 @pytest.fixture(scope="module")
 def made_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("made") / "S"
@@ -127,7 +119,7 @@ def test_planted_manifest_does_not_pull_a_secret_file_into_answers(store, secret
 
 
 @pytest.mark.parametrize("command", [["--data", "EXTRA", "stats"], ["export"], ["validate"]])
-def test_commands_that_would_reread_a_planted_file_refuse_with_one_line(store, secret, tmp_path, command):
+def test_commands_that_would_reread_a_planted_file_refuse_with_one_line(store, secret, tmp_path, command, assert_one_error_line):
     extra = tmp_path / "extra.ttl"
     extra.write_text("<urn:x:a> <urn:x:b> <urn:x:c> .\n", encoding="utf-8")
     before = count(store)
@@ -151,7 +143,7 @@ def test_reloading_with_force_adopts_the_store_from_the_files_named(store, secre
     assert kg("--store", str(store), "export").returncode == 0  # its own manifest again: trusted
 
 
-def test_manifest_from_another_account_key_is_not_trusted(store, secret, tmp_path, monkeypatch, own_signing_key):
+def test_manifest_from_another_account_key_is_not_trusted(store, secret, tmp_path, monkeypatch, own_signing_key, assert_one_error_line):
     """A store kg made for someone else (another key) counts as foreign, even if its manifest is intact."""
     plant(store, str(secret))
     other = tmp_path / "other"
@@ -170,7 +162,7 @@ def test_manifest_from_another_account_key_is_not_trusted(store, secret, tmp_pat
     lambda m: m["files"][0].pop("size"),
     lambda m: m.update(triples="many"),
 ], ids=["files-not-a-list", "relative-path", "path-not-a-string", "entry-without-size", "triples-not-a-number"])
-def test_malformed_manifest_is_one_line(store, damage):
+def test_malformed_manifest_is_one_line(store, damage, assert_one_error_line):
     manifest_file = store / "kg-store.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     damage(manifest)
@@ -180,7 +172,7 @@ def test_malformed_manifest_is_one_line(store, damage):
     assert_one_error_line(result.stderr, "not a kg store manifest")
 
 
-def test_manifest_that_is_not_json_is_one_line(store):
+def test_manifest_that_is_not_json_is_one_line(store, assert_one_error_line):
     (store / "kg-store.json").write_bytes(b"\x00\xff{not json")
     result = CliRunner().invoke(main, ["--store", str(store), "stats"])
     assert result.exit_code == 2
