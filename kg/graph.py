@@ -36,7 +36,17 @@ PREFIXES: dict[str, Namespace] = {
     "foaf": FOAF, "sh": SH,
 }
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _data_root() -> Path:
+    # A checkout (or an editable install) reads the project folder; a wheel has none and carries the
+    # same files in kg/bundled/ (setup.py).
+    package = Path(__file__).resolve().parent
+    return package.parent if (package.parent / "facts.ttl").is_file() else package / "bundled"
+
+
+#: The folder holding ontology/, facts.ttl, queries/ and sources/ (the paths in facts.ttl's
+#: kg:document values are relative to it).
+PROJECT_ROOT = _data_root()
 ONTOLOGY_FILE = PROJECT_ROOT / "ontology" / "kg.ttl"
 SHAPES_FILE = PROJECT_ROOT / "ontology" / "shapes.ttl"
 FACTS_FILE = PROJECT_ROOT / "facts.ttl"
