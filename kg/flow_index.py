@@ -35,10 +35,13 @@ from typing import Iterator
 INDEX_NAME = "flow-index.json"
 #: File of the whole flow graph (every detail of every money edge, no what-if), one JSON line a step.
 EDGES_NAME = "flow-edges.jsonl"
+#: File of every deal's and party's details as the flow graph has them (no what-if), one sealed JSON
+#: line each, read line by line for the deals and parties a command shows.
+DETAILS_NAME = "flow-details.jsonl"
 #: Largest store (in triples) whose whole flow graph is kept: reading it takes some 500 bytes of memory
 #: a triple (1.1 GB for the 2.3M triples of 100k synthetic deals).
 FULL_GRAPH_TRIPLES = 5_000_000
-_FORMAT, _EDGES_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", 4
+_FORMAT, _EDGES_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", 6
 
 
 def index_path(directory: str | Path) -> Path:
@@ -77,6 +80,9 @@ class FlowIndex:
         self.arrangements: dict[str, list[str]] = data["arrangements"]
         #: deal -> the deals that state kg:exchangedFor it
         self.exchanged_by: dict[str, list[str]] = data["exchanged_by"]
+        #: the deals' and parties' details (flow-details.jsonl), when kept with the store
+        self._details: _SealedRecords | None = None
+        self._party_numbers: dict | None = None
 
     def __len__(self) -> int:
         return len(self._deals)
@@ -156,6 +162,69 @@ class FlowIndex:
     def label_zh(self, party: str) -> str:
         return self._labels_zh[party]
 
+    def deal_details(self, deal, status: str | None) -> dict | None:
+        """What every edge of ``deal`` carries (:meth:`kg.flows.FlowReader.deal_details`) when its
+        condition status is ``status``, or None when that is not kept (another status, no details)."""
+        record = self._record(deal)
+        if record is None or record[0] != status:
+            return None
+        return record[1]
+
+    def deal_dates(self, deal) -> list | None:
+        """(years, by-dates, time expressions) of ``deal`` as texts, or None when not kept."""
+        record = self._record(deal)
+        return None if record is None else record[2]
+
+    def _record(self, deal) -> list | None:
+        """[condition status without what-if, details, dates] of ``deal``, or None."""
+        number = self._number(deal) if self._details is not None else None
+        record = self._details.get(number) if number is not None else None
+        return record if isinstance(record, list) and len(record) == 3 else None
+
+    def node_details(self, party) -> dict | None:
+        """The attributes of the party's node in the flow graph, or None when they are not kept."""
+        if self._details is None:
+            return None
+        if self._party_numbers is None:
+            self._party_numbers = {p: number for number, p in enumerate(self.parties)}
+        number = self._party_numbers.get(party)
+        return None if number is None else self._details.get(len(self._deals) + number)
+
+
+class _SealedRecords:
+    """The lines of flow-details.jsonl, read one by one where the sealed index says they start. Each
+    line carries its own seal (an HMAC of the store's content key, its number and its text), so a line
+    is checked without reading the rest, and a line moved, changed or of other content is not used."""
+
+    def __init__(self, path: Path, key: bytes, content: str, offsets: list[int]):
+        self._path, self._key, self._content, self._offsets = path, key, content, offsets
+        self._read: dict = {}  # number -> the record (not to be changed)
+
+    def get(self, number: int):
+        if number not in self._read:
+            self._read[number] = self._get(number)
+        return self._read[number]
+
+    def _get(self, number: int):
+        if not 0 <= number < len(self._offsets) or self._key is None:
+            return None
+        try:
+            with self._path.open("rb") as handle:
+                handle.seek(self._offsets[number])
+                seal, _, payload = handle.readline().rstrip(b"\n").partition(b" ")
+            if not hmac.compare_digest(seal, _record_seal(self._key, self._content, number, payload)):
+                return None
+            record = json.loads(payload)
+        except (OSError, ValueError):  # unreadable or damaged: not used
+            return None
+        if isinstance(record, list) and len(record) == 3 and isinstance(record[1], dict):  # a deal's
+            record[1]["sources"] = [tuple(s) for s in record[1]["sources"]]
+        return record
+
+
+def _record_seal(key: bytes, content: str, number: int, payload: bytes) -> bytes:
+    return hmac.new(key, f"{content}:{number}:".encode("ascii") + payload, hashlib.sha256).hexdigest().encode("ascii")
+
 
 def load_index(directory: str | Path) -> FlowIndex | None:
     """The flow index of the store in ``directory``, or None when there is none that fits its content."""
@@ -163,7 +232,13 @@ def load_index(directory: str | Path) -> FlowIndex | None:
     if lines is None or len(lines) != 1:
         return None
     try:
-        return FlowIndex(json.loads(lines[0]))
+        data = json.loads(lines[0])
+        index = FlowIndex(data)
+        offsets = data.get("detail_offsets")
+        if offsets is not None:
+            from kg.store import _signing_key
+            index._details = _SealedRecords(details_path(directory), _signing_key(), data["key"], offsets)
+        return index
     except (ValueError, KeyError, IndexError, TypeError):  # damaged: not used
         return None
 
@@ -270,13 +345,18 @@ def build_index(directory: str | Path, graph=None) -> Path:
     key = content_key(manifest)
     data = {**compute_index(graph), "key": key}
     # The flow graph in full (no what-if), for `kg export --flows`, which shows every detail of every
-    # deal. Read in bulk, it needs memory in proportion to the store: only up to FULL_GRAPH_TRIPLES.
-    edges = edges_path(directory)
+    # deal, and the details of every deal and party, for the commands that show a few. Read in bulk,
+    # they need memory in proportion to the store: only up to FULL_GRAPH_TRIPLES.
+    edges, details = edges_path(directory), details_path(directory)
     edges.unlink(missing_ok=True)
+    details.unlink(missing_ok=True)
     if manifest.get("triples", 0) <= FULL_GRAPH_TRIPLES:
         from kg.flows import FlowReader
 
-        _write_atomically(edges, _edge_lines(key, FlowReader(graph, read_all=True).graph_steps()))
+        reader = FlowReader(graph, read_all=True)
+        known = reader.known_details = {}
+        data["detail_offsets"] = _write_details(details, key, FlowIndex(data), reader, known)
+        _write_atomically(edges, _edge_lines(key, reader.graph_steps()))
     head = json.dumps({"format": _FORMAT, "version": _VERSION, "key": key}) + "\n"
     _write_atomically(index_path(directory), [head, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"])
     return index_path(directory)
@@ -284,6 +364,46 @@ def build_index(directory: str | Path, graph=None) -> Path:
 
 def edges_path(directory: str | Path) -> Path:
     return Path(directory) / EDGES_NAME
+
+
+def details_path(directory: str | Path) -> Path:
+    return Path(directory) / DETAILS_NAME
+
+
+def _write_details(path: Path, content: str, index: FlowIndex, reader, known: dict) -> list[int]:
+    """Write every deal's details (its status without what-if, and what its edges carry) and every
+    party's node attributes, one sealed line each (:class:`_SealedRecords`), numbered deals first;
+    keep the deals' in ``known`` (deal key -> (status, details)). The lines' offsets."""
+    from kg.store import _signing_key
+
+    key = _signing_key()
+    if key is None:
+        raise OSError("no key to seal the flow index with")
+    from kg.bulk import PropertyTable, text
+    from kg.flows.common import KG
+
+    arrangements, exchanged_by = index.arrangements, index.exchanged_by
+    dated = (KG.year, KG.byDate, KG.timeExpression)
+    dates = PropertyTable(reader.rdf_graph, dated)
+    offsets: list[int] = []
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with temporary.open("wb") as handle:
+            def write(record) -> None:
+                payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                offsets.append(handle.tell())
+                handle.write(_record_seal(key, content, len(offsets) - 1, payload) + b" " + payload + b"\n")
+            for number in range(len(index)):
+                plan = index.plan(number, {})
+                common = reader.deal_details(plan, arrangements, exchanged_by)
+                known[common["deal"]] = (plan.status, common)
+                write([plan.status, common, [sorted(text(v) for v in dates.objects(plan.deal, prop)) for prop in dated]])
+            for party in index.parties:
+                write(reader.node_attributes(party))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return offsets
 
 
 def _edge_lines(key: str, steps) -> Iterator[str]:

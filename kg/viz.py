@@ -153,7 +153,7 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
                 f"{G.number_of_nodes()} of {all_nodes} organizations and people. Left out: "
                 f"{len(left_out)} smaller flows and {all_nodes - G.number_of_nodes()} organizations and people "
                 f"(largest left out: {left_out[0]}). Use --top N or --focus ENTITY to choose what to draw.")
-    page = _page(graph, G, kgflows, loops, focus_key, title, note, left_out)
+    page = _page(graph, G, kgflows, loops, focus_key, title, note, left_out, reader.deal_dates)
     return DealWeb(html=page, node_count=G.number_of_nodes(), edge_count=G.number_of_edges(),
                    loop_edge_count=len(loops), left_out_flows=left_out,
                    left_out_nodes=all_nodes - G.number_of_nodes(), note=note)
@@ -254,19 +254,25 @@ def _dashed(data) -> bool:
     return data.get("figure_kind") in _DASHED_FIGURES or data.get("modality") in _DASHED_MODALITIES or conditional
 
 
-def _date_text(graph, deal) -> str:
+def _date_text(graph, deal, stored=None) -> str:
+    """The deal's dates as the tip shows them; ``stored`` is (years, by-dates, time expressions) as
+    texts when known (:meth:`kg.flows.FlowReader.deal_dates`), else they are read from ``graph``."""
     if not deal:
         return ""
-    term = URIRef(str(deal))
-    parts = [str(v) for v in sorted(map(str, graph.objects(term, KG.year)))]
-    parts += ["by " + str(v) for v in sorted(map(str, graph.objects(term, KG.byDate)))]
-    expressions = sorted(map(str, graph.objects(term, KG.timeExpression)))
+    if stored is not None:
+        years, by_dates, expressions = (sorted(texts) for texts in stored)
+    else:
+        term = URIRef(str(deal))
+        years, by_dates, expressions = (sorted(map(str, graph.objects(term, prop)))
+                                        for prop in (KG.year, KG.byDate, KG.timeExpression))
+    parts = list(years)
+    parts += ["by " + str(v) for v in by_dates]
     if expressions:
         parts.append("(the article says " + ", ".join(f"“{e}”" for e in expressions) + ")")
     return " ".join(parts)
 
 
-def _edge_tip(graph, G, u, v, data, loops) -> dict:
+def _edge_tip(graph, G, u, v, data, loops, dates=None) -> dict:
     kind = data.get("kind") if data.get("kind") in EDGE_KINDS else "other"
     source, target = G.nodes[u]["label"], G.nodes[v]["label"]
     detail = data.get("deal_class") or ""
@@ -297,7 +303,7 @@ def _edge_tip(graph, G, u, v, data, loops) -> dict:
     if data.get("status") and data.get("status") != "unstated" and kind not in ("partnership", "role"):
         status = data["status"] + (f": {data['derived_by']}" if data.get("derived_by") else "")
         rows.append(["Status", status])
-    date = _date_text(graph, data.get("deal"))
+    date = _date_text(graph, data.get("deal"), dates(data.get("deal")) if dates and data.get("deal") else None)
     if date:
         rows.append(["Date", date])
     arrangements = [_name(graph, a) for a in data.get("arrangements") or ()]
@@ -347,7 +353,7 @@ def _node_tip(G, key, position, side_text, loop_partners) -> dict:
             "quotes": [], "more": 0, "iri": str(node.get("iri") or key)}
 
 
-def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
+def _page(graph, G, kgflows, loops, focus_key, title, note, left_out, dates=None) -> str:
     from pyvis.network import Network
 
     from kg.bulk import prefetch_rows
@@ -391,7 +397,7 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out) -> str:
         label = data.get("amount_text") or ""
         if label == "amount not stated" or kind in _RELATIONS:
             label = ""
-        tip = _edge_tip(graph, G, u, v, {**data, "_key": k}, loops)
+        tip = _edge_tip(graph, G, u, v, {**data, "_key": k}, loops, dates)
         net.add_edge(u, v, id=f"e{number}", label=label, kind=kind, loop=on_loop,
                      arrows="to" if data.get("directed", True) else "",
                      width=_edge_width(_size(data)), dashes=[8, 6] if _dashed(data) else False,

@@ -20,18 +20,25 @@ from kg.flows.deals import _CLASS_KINDS, _ORG_CLASSES, _Facts, _Plan, _deal_kind
 from kg.flows.paths import _capacity, _hop, _hop_bounds, _node_paths, _path_order, _path_record
 
 
-def _add_node(G: nx.MultiDiGraph, facts: _Facts, node) -> str:
+def _add_node(G: nx.MultiDiGraph, facts: _Facts, node, index=None) -> str:
     key = text(node)
     if key not in G:
-        types = facts.table.objects(node, RDF.type)
-        kinds = sorted({local_name(text(c)) for c in types})
-        closure = facts.closure(types) | set(kinds)
-        node_type = ("person" if "Person" in closure else
-                     "organization" if closure & _ORG_CLASSES else "other")
-        G.add_node(key, iri=key, label=facts.name(node), label_zh=facts.name(node, "zh", fallback=False),
-                   kinds=kinds, node_type=node_type,
-                   aliases=sorted(text(a) for a in facts.table.objects(node, KG.alias)))
+        attributes = index.node_details(node) if index is not None else None
+        G.add_node(key, **(attributes if attributes is not None else _node_attributes(facts, node)))
     return key
+
+
+def _node_attributes(facts: _Facts, node) -> dict:
+    """The attributes of a party's node in the flow graph (see kg.flows), read from the RDF graph."""
+    key = text(node)
+    types = facts.table.objects(node, RDF.type)
+    kinds = sorted({local_name(text(c)) for c in types})
+    closure = facts.closure(types) | set(kinds)
+    node_type = ("person" if "Person" in closure else
+                 "organization" if closure & _ORG_CLASSES else "other")
+    return dict(iri=key, label=facts.name(node), label_zh=facts.name(node, "zh", fallback=False),
+                kinds=kinds, node_type=node_type,
+                aliases=sorted(text(a) for a in facts.table.objects(node, KG.alias)))
 
 
 class FlowReader:
@@ -71,6 +78,8 @@ class FlowReader:
         self._digraphs: dict = {}
         self._parties: dict = {}  # node key -> the party's plain value in the table
         self._labels: dict = {}
+        #: deal key -> (condition status, details): what :meth:`deal_details` gives, worked out before
+        self.known_details: dict | None = None
 
     def _plan_list(self) -> list[_Plan]:
         if self._plans is None:
@@ -282,7 +291,7 @@ class FlowReader:
 
     def add_party(self, G: nx.MultiDiGraph, node: str) -> None:
         """Add the party ``node`` (a node of the flow graph) to ``G`` with every attribute it has there."""
-        _add_node(G, self._facts, self._parties.get(node, node))
+        _add_node(G, self._facts, self._parties.get(node, node), self._index)
 
     def _name(self, party) -> str:
         """A party's label (a node of the flow graph, by its plain value)."""
@@ -310,6 +319,47 @@ class FlowReader:
         return [plan for plan in plans if plan is not None]
 
     def _add_deal(self, G, plan: _Plan, edges, arrangements, exchanged_by, include_relations) -> None:
+        facts, index = self._facts, self._index
+        common = self.deal_details(plan, arrangements, exchanged_by)
+        amount_text, stated = common["amount_text"], common["low"] is not None
+        for kind, giver, taker, givers, takers in edges:
+            u, v = _add_node(G, facts, giver, index), _add_node(G, facts, taker, index)
+            # One figure for several givers (or takers) is theirs together: every edge carries all of it.
+            others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
+            shared_text = amount_text
+            if others and stated:
+                shared_text = f"{amount_text} jointly with {' and '.join(self._party_name(p) for p in others)}"
+            G.add_edge(u, v, key=common["deal"], kind=kind, shared=bool(others),
+                       shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
+                       shared_with=[text(p) for p in others],
+                       **{**common, "amount_text": shared_text})
+        if include_relations:
+            for a, b in zip(plan.partners, plan.partners[1:]):
+                u, v = _add_node(G, facts, a, index), _add_node(G, facts, b, index)
+                G.add_edge(u, v, key=common["deal"], kind="partnership", shared=False, shared_side=None, shared_with=[],
+                           **{**common, "low": None, "high": None, "directed": False})
+
+    def _party_name(self, party) -> str:
+        if self._index is not None:
+            return self._index.label(party)
+        return self._facts.name(party)
+
+    def deal_details(self, plan: _Plan, arrangements=None, exchanged_by=None) -> dict:
+        """What every edge of the deal of ``plan`` carries whatever its parties (see :func:`flow_graph`),
+        under the plan's condition status: kept with the store's flow index (kg.flow_index) for the
+        deal's status without what-if, else read from the RDF graph."""
+        if self._index is not None:
+            stored = self._index.deal_details(plan.deal, plan.status)
+            if stored is not None:
+                return stored
+        elif self.known_details is not None:
+            status, stored = self.known_details.get(text(plan.deal), (False, None))
+            if status == plan.status:
+                return stored
+        if arrangements is None:
+            arrangements, exchanged_by = (
+                (self._index.arrangements, self._index.exchanged_by) if self._index is not None
+                else _arrangements_and_exchanges(self._facts))
         facts, table, deal, conds, status = self._facts, self._facts.table, plan.deal, plan.conditions, plan.status
         key, classes = text(deal), self._classes(deal)
         deal_sources = facts.sources(deal)
@@ -327,7 +377,7 @@ class FlowReader:
                                for s in facts.sources(node)})
         primary = (amount_sources or term_sources or deal_sources or [(None, "")])[0]
         modality = table.value(deal, KG.modality)
-        common = dict(
+        return dict(
             low=amount.low, high=amount.high, approximate=amount.approximate, figure_kind=amount.kind,
             value=amount.value, amount_text=amount.text, status=amount.status, derived_by=amount.derived,
             amount_met_text=(_text(met) if met else "not stated") if conds else None,
@@ -344,22 +394,15 @@ class FlowReader:
                                  | {text(d) for d in exchanged_by.get(deal, ())}),
             arrangements=sorted(arrangements.get(key, [])), directed=True,
         )
-        for kind, giver, taker, givers, takers in edges:
-            u, v = _add_node(G, facts, giver), _add_node(G, facts, taker)
-            # One figure for several givers (or takers) is theirs together: every edge carries all of it.
-            others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
-            shared_text = amount.text
-            if others and amount.stated:
-                shared_text = f"{amount.text} jointly with {' and '.join(facts.name(p) for p in others)}"
-            G.add_edge(u, v, key=key, kind=kind, shared=bool(others),
-                       shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
-                       shared_with=[text(p) for p in others],
-                       **{**common, "amount_text": shared_text})
-        if include_relations:
-            for a, b in zip(plan.partners, plan.partners[1:]):
-                u, v = _add_node(G, facts, a), _add_node(G, facts, b)
-                G.add_edge(u, v, key=key, kind="partnership", shared=False, shared_side=None, shared_with=[],
-                           **{**common, "low": None, "high": None, "directed": False})
+
+    def deal_dates(self, deal: str):
+        """(years, by-dates, time expressions) of ``deal`` (its key) as texts when the store's flow
+        index keeps them, else None (then they are read from the RDF graph)."""
+        return self._index.deal_dates(deal) if self._index is not None else None
+
+    def node_attributes(self, party) -> dict:
+        """The attributes of the node of ``party`` (a plain value of the table) in the flow graph."""
+        return _node_attributes(self._facts, party)
 
     def _add_roles(self, G, keys=None) -> None:
         """Person -> organization edges (kind ``role``), of the memberships ``keys`` (default all); there
@@ -372,7 +415,7 @@ class FlowReader:
             if person is None or org is None:
                 continue
             role = graph.value(membership, ORG.role)
-            u, v = _add_node(G, facts, plain(person)), _add_node(G, facts, plain(org))
+            u, v = _add_node(G, facts, plain(person), self._index), _add_node(G, facts, plain(org), self._index)
             srcs = _sources(graph, membership)
             G.add_edge(u, v, key=str(membership), kind="role", low=None, high=None, status="unstated",
                        approximate=False, figure_kind=None, value=None, shared_side=None,
