@@ -35,13 +35,15 @@ from typing import Iterator
 INDEX_NAME = "flow-index.json"
 #: File of the whole flow graph (every detail of every money edge, no what-if), one JSON line a step.
 EDGES_NAME = "flow-edges.jsonl"
+#: The whole flow graph as `kg export --flows --format csv` writes it (no what-if), after a header line.
+CSV_NAME = "flow-edges.csv"
 #: File of every deal's and party's details as the flow graph has them (no what-if), one sealed JSON
 #: line each, read line by line for the deals and parties a command shows.
 DETAILS_NAME = "flow-details.jsonl"
 #: Largest store (in triples) whose whole flow graph is kept: reading it takes some 500 bytes of memory
 #: a triple (1.1 GB for the 2.3M triples of 100k synthetic deals).
 FULL_GRAPH_TRIPLES = 5_000_000
-_FORMAT, _EDGES_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", 6
+_FORMAT, _EDGES_FORMAT, _CSV_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", "kg-flow-csv", 7
 
 
 def index_path(directory: str | Path) -> Path:
@@ -246,6 +248,13 @@ def load_index(directory: str | Path) -> FlowIndex | None:
 def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | None:
     """The lines after the header of one of the index's files, or None unless the file is whole,
     sealed by kg for this user and computed from the store's present content."""
+    body = _sealed_body(directory, path, kind)
+    return None if body is None else body.decode("utf-8").split("\n")[:-1]
+
+
+def _sealed_body(directory: str | Path, path: Path, kind: str) -> bytes | None:
+    """What one of the index's files holds after its header line, or None unless the file is whole,
+    sealed by kg for this user and computed from the store's present content."""
     from kg.errors import KgError
     from kg.store import _signing_key, read_manifest
 
@@ -259,12 +268,12 @@ def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | No
         seal = json.loads(last).get("seal")
         if not isinstance(seal, str) or not hmac.compare_digest(seal, _seal(key, body + b"\n")):
             return None
-        lines = body.decode("utf-8").split("\n")
-        head = json.loads(lines[0])
+        first, _, rest = body.partition(b"\n")
+        head = json.loads(first)
         if (not isinstance(head, dict) or head.get("format") != kind or head.get("version") != _VERSION
                 or head.get("key") != content_key(manifest)):
             return None
-        return lines[1:]
+        return rest + b"\n" if rest else b""
     except (OSError, ValueError, AttributeError, KgError):  # unreadable or damaged: not used
         return None
 
@@ -348,15 +357,21 @@ def build_index(directory: str | Path, graph=None) -> Path:
     # deal, and the details of every deal and party, for the commands that show a few. Read in bulk,
     # they need memory in proportion to the store: only up to FULL_GRAPH_TRIPLES.
     edges, details = edges_path(directory), details_path(directory)
-    edges.unlink(missing_ok=True)
-    details.unlink(missing_ok=True)
+    for stale in (edges, details, csv_path(directory)):
+        stale.unlink(missing_ok=True)
     if manifest.get("triples", 0) <= FULL_GRAPH_TRIPLES:
         from kg.flows import FlowReader
 
         reader = FlowReader(graph, read_all=True)
         known = reader.known_details = {}
         data["detail_offsets"] = _write_details(details, key, FlowIndex(data), reader, known)
-        _write_atomically(edges, _edge_lines(key, reader.graph_steps()))
+        lines = list(_edge_lines(key, reader.graph_steps()))
+        _write_atomically(edges, lines)
+        from kg.flow_export import iter_csv
+
+        rows, labels = edges_in_graph_order(lines[1:])
+        head = json.dumps({"format": _CSV_FORMAT, "version": _VERSION, "key": key}) + "\n"
+        _write_atomically(csv_path(directory), [head, *iter_csv(rows, lambda node: labels.get(node, node))])
     head = json.dumps({"format": _FORMAT, "version": _VERSION, "key": key}) + "\n"
     _write_atomically(index_path(directory), [head, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"])
     return index_path(directory)
@@ -364,6 +379,16 @@ def build_index(directory: str | Path, graph=None) -> Path:
 
 def edges_path(directory: str | Path) -> Path:
     return Path(directory) / EDGES_NAME
+
+
+def csv_path(directory: str | Path) -> Path:
+    return Path(directory) / CSV_NAME
+
+
+def load_flow_csv(directory: str | Path) -> bytes | None:
+    """The CSV edge list of the whole flow graph (no what-if) kept with the store in ``directory``, as
+    :func:`kg.flow_export.export_flows` writes it, or None when there is none that fits its content."""
+    return _sealed_body(directory, csv_path(directory), _CSV_FORMAT)
 
 
 def details_path(directory: str | Path) -> Path:

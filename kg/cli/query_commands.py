@@ -253,12 +253,18 @@ def export(ctx, fmt, output, flows, assumptions):
     # (22500000000.0 becomes 22500000000), and its rdflib bridge cannot serialize JSON-LD.
     graph = open_graph(ctx, rdflib_store=not flows)
     if flows:
-        from kg.flow_export import export_flows
-        from kg.flows import flow_graph, parse_assumptions
-
         fmt = fmt or "graphml"
         if fmt not in ("graphml", "gexf", "csv"):
             raise UsageError(f"--format {fmt}: --flows exports graphml, gexf or csv")
+        store_dir = (ctx.find_root().obj or {}).get("store_dir")
+        data = None
+        if fmt == "csv" and not assumptions and store_dir:  # kept with the store whole (kg.flow_index)
+            from kg.flow_index import load_flow_csv
+            data = load_flow_csv(store_dir)
+    if flows and data is None:
+        from kg.flow_export import export_flows
+        from kg.flows import flow_graph, parse_assumptions
+
         assume = parse_assumptions(assumptions)
         steps = _stored_flow_graph(ctx) if not assume else None
         if steps is None:
@@ -272,7 +278,7 @@ def export(ctx, fmt, output, flows, assumptions):
         else:
             from kg.flow_index import replay
             data = export_flows(replay(steps), fmt)
-    else:
+    elif not flows:
         if assumptions:
             raise UsageError("--assume only applies with --flows")
         serializer = GRAPH_FORMATS.get(fmt or "turtle")

@@ -73,6 +73,7 @@ class FlowReader:
         self._states = {plain(c): ok for c, ok in states.items()}  # keyed as the table names conditions
         self._index = None if read_all else index
         self._index_cache = None
+        self._seen_cache = None
         self._facts = _Facts(rdf_graph, read_all=read_all, plans_in_bulk=self._index is None)
         self._plans: list[_Plan] | None = None
         self._digraphs: dict = {}
@@ -165,7 +166,7 @@ class FlowReader:
     def node(self, name: str) -> str:
         """The node for an entity name, as :func:`resolve_node` finds it in the flow graph."""
         iri = str(resolve_entity(self.rdf_graph, name))
-        if iri not in self.digraph():
+        if iri not in (self._seen() if self._index is not None else self.digraph()):
             raise NoFlowsError(f"{display_name(self.rdf_graph, URIRef(iri))} has no money flows in the data")
         return iri
 
@@ -198,13 +199,14 @@ class FlowReader:
         ``add_node``/``add_edge``, they make the same graph)."""
         return self.graph(graph_class=_Steps).steps
 
-    def outline(self, include_relations: bool = False) -> nx.MultiDiGraph:
+    def outline(self, include_relations: bool = False, around: str | None = None) -> nx.MultiDiGraph:
         """The flow graph with what it takes to choose, rank and total its edges, read from the deals'
         amounts alone: nodes with ``label`` and ``label_zh``; edges with ``kind``, ``low``/``high``,
         ``status``, ``approximate``, ``amount_text``, ``deal``, ``shared``, ``shared_side``,
         ``shared_with`` and ``directed`` (as :func:`flow_graph` has them). The same nodes and edges as
         ``graph(include_relations)``, in the same order; the relations' ``role`` edges come in full
-        (there are few)."""
+        (there are few). With ``around`` (a node; from a flow index, no relations) only the deals with
+        a money edge to or from it, their nodes in the order the whole graph has them."""
         if self._index is None:
             self._facts.read_deal_classes()  # every deal's kind is needed: its classes in one scan
         G = nx.MultiDiGraph(assumptions=dict(self.assumptions))
@@ -213,8 +215,17 @@ class FlowReader:
             if node not in G:
                 self._parties.setdefault(node, party)
                 G.add_node(node, label=self.label(node), label_zh=self._label_zh(node, party))
+        numbers = None
+        if around is not None:
+            if self._index is None or include_relations:
+                raise ValueError("outline(around=...) needs a flow index and no relations")
+            numbers = self._deals_around(around)
+            parties, money, keys, seen = self._index.parties, self._index.money_edges, self._index_state()[0], self._seen()
+            ends = {money[j + i] for j in range(0, len(money), 5) if money[j + 3] in numbers for i in (0, 1)}
+            for party in sorted(ends, key=lambda p: seen[keys[p]]):  # so sums add up alike
+                add(keys[party], parties[party])
         # in the order flow_graph adds them, so sums add up alike
-        for key, amount, edges, partners in self._deals_to_draw(include_relations):
+        for key, amount, edges, partners in self._deals_to_draw(include_relations, numbers):
             for kind, giver, taker, givers, takers in edges:
                 u, v = text(giver), text(taker)
                 add(u, giver)
@@ -244,10 +255,30 @@ class FlowReader:
             G.add_edges_from(roles.edges(keys=True, data=True))
         return G
 
-    def _deals_to_draw(self, include_relations: bool):
+    def _deals_around(self, node: str) -> set[int]:
+        """(index) Numbers of the deals that happen with a money edge to or from ``node``."""
+        keys, dropped = self._index_state()
+        money = self._index.money_edges
+        mine = {number for number, key in enumerate(keys) if key == node}
+        return {money[j + 3] for j in range(0, len(money), 5)
+                if (money[j] in mine or money[j + 1] in mine) and money[j + 3] not in dropped}
+
+    def _seen(self) -> dict[str, int]:
+        """(index) Every node of the flow graph's money edges -> its place in the graph's nodes."""
+        if self._seen_cache is None:
+            keys, dropped = self._index_state()
+            money, seen = self._index.money_edges, {}
+            for j in range(0, len(money), 5):
+                if money[j + 3] not in dropped:
+                    seen.setdefault(money[j], len(seen))
+                    seen.setdefault(money[j + 1], len(seen))
+            self._seen_cache = {keys[party]: place for party, place in seen.items()}
+        return self._seen_cache
+
+    def _deals_to_draw(self, include_relations: bool, numbers=None):
         """(deal key, what its amount means (kg.semantics), its money edges as :meth:`_edges` gives them,
-        its partners to draw) of every deal with something to draw, in order; from a flow index
-        without making a plan per deal."""
+        its partners to draw) of every deal with something to draw (or of deals ``numbers`` of the
+        flow index), in order; from a flow index without making a plan per deal."""
         if self._index is None:
             for plan in self._plan_list():
                 edges = self._edges(plan, None, FLOW_KINDS)
@@ -257,6 +288,11 @@ class FlowReader:
             return
         index, states = self._index, self._states
         parties, money, dropped = index.parties, index.money_edges, self._index_state()[1]
+        if numbers is not None:
+            for number in sorted(numbers):
+                plan = index.plan(number, states)
+                yield index.key_of(number), index.meaning_at(number, plan.status), self._edges(plan, None, FLOW_KINDS), []
+            return
         j, end = 0, len(money)
         for number in range(len(index)):
             edges, shared = [], False
@@ -279,7 +315,7 @@ class FlowReader:
         """The flow graph as far as :func:`kg.flows.flow_totals` reads it (:meth:`outline`), with every
         detail of the edges of ``focus`` (a node), which it lists.
         ``flow_totals(reader.totals_graph(node), node)`` is ``flow_totals(flow_graph(...), node)``."""
-        G = self.outline()
+        G = self.outline(around=focus if focus is not None and self._index is not None else None)
         if focus is not None:
             detailed = self.graph(deals={k for u, v, k in G.edges(keys=True) if focus in (u, v)})
             for u, v, k, data in detailed.edges(keys=True, data=True):
