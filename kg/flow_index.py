@@ -43,7 +43,7 @@ DETAILS_NAME = "flow-details.jsonl"
 #: Largest store (in triples) whose whole flow graph is kept: reading it takes some 500 bytes of memory
 #: a triple (1.1 GB for the 2.3M triples of 100k synthetic deals).
 FULL_GRAPH_TRIPLES = 5_000_000
-_FORMAT, _EDGES_FORMAT, _CSV_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", "kg-flow-csv", 7
+_FORMAT, _EDGES_FORMAT, _CSV_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", "kg-flow-csv", 8
 
 
 def index_path(directory: str | Path) -> Path:
@@ -68,6 +68,11 @@ class FlowIndex:
     every money edge of every deal (before any what-if) as five numbers, in the order the flow graph
     has them: giver, taker (numbers of ``parties``), kind (a number of ``FLOW_KINDS``), deal, and how
     many edges share the deal's figure.
+
+    Each deal's row is kept as JSON text and decoded when it is first asked for: what every command
+    needs of every deal (its key, classes, whether it has conditions, its partners and what its
+    amount means without what-if) is kept in columns beside the rows, so a command that shows a few
+    deals decodes only theirs.
     """
 
     def __init__(self, data: dict):
@@ -75,7 +80,13 @@ class FlowIndex:
         self._labels = dict(zip(self.parties, data["labels"]))
         self._labels_zh = dict(zip(self.parties, data["labels_zh"]))
         self._class_sets = [frozenset(names) for names in data["class_sets"]]
-        self._deals = data["deals"]
+        self._texts: list[str] = data["deals"]
+        self._rows: list = [None] * len(self._texts)
+        self._keys: list = data["deal_keys"]
+        self._class_of: list[int] = data["deal_classes"]
+        self._conditional: list[int] = data["deal_conditional"]
+        self._partners: dict = data["deal_partners"]  # str(number) -> party numbers, when there are any
+        self._meanings: dict = data["meanings"]  # field -> column: what the amounts mean without what-if
         self.money_edges: list[int] = data["money_edges"]
         self._numbers: dict | None = None
         #: deal key -> the kg:CircularArrangement IRIs it is part of
@@ -85,13 +96,23 @@ class FlowIndex:
         #: the deals' and parties' details (flow-details.jsonl), when kept with the store
         self._details: _SealedRecords | None = None
         self._party_numbers: dict | None = None
+        if not (len(self._keys) == len(self._texts) == len(self._class_of) == len(self._conditional)
+                and all(len(column) == len(self._texts) for name, column in self._meanings.items()
+                        if name != "conditions")):
+            raise ValueError("a flow index with columns of different lengths")
 
     def __len__(self) -> int:
-        return len(self._deals)
+        return len(self._texts)
+
+    def _row(self, number: int) -> list:
+        row = self._rows[number]
+        if row is None:
+            row = self._rows[number] = json.loads(self._texts[number])
+        return row
 
     def plans(self, states: dict) -> Iterator:
         """The plans of :func:`kg.flows.deals._plans` under ``states`` (condition -> met?)."""
-        for number in range(len(self._deals)):
+        for number in range(len(self)):
             plan = self.plan(number, states)
             if plan is not None:
                 yield plan
@@ -100,7 +121,7 @@ class FlowIndex:
         """The plan of deal ``number`` under ``states``, or None when the deal does not happen."""
         from kg.flows.deals import _Plan, _status
 
-        deal, conditions, roles, partners, _classes, _met, failed = self._deals[number][:7]
+        deal, conditions, roles, partners, _classes, _met, failed = self._row(number)[:7]
         status = _status(conditions, states)
         if status == "failed" and not failed:
             return None
@@ -116,30 +137,30 @@ class FlowIndex:
 
         if not states:
             return set()
-        return {number for number, row in enumerate(self._deals)
-                if row[1] and not row[6] and _status(row[1], states) == "failed"}
+        return {number for number, conditional in enumerate(self._conditional) if conditional
+                for row in (self._row(number),) if not row[6] and _status(row[1], states) == "failed"}
 
     def _number(self, deal) -> int | None:
         if self._numbers is None:
-            self._numbers = {row[0]: number for number, row in enumerate(self._deals)}
+            self._numbers = {key: number for number, key in enumerate(self._keys)}
         return self._numbers.get(deal)
 
     def numbers_of(self, keys) -> set[int]:
         """Numbers of the deals whose keys (IRIs, as the flow graph's edge keys) are in ``keys``."""
         from kg.bulk import text
-        return {number for number, row in enumerate(self._deals) if text(row[0]) in keys}
+        return {number for number, key in enumerate(self._keys) if text(key) in keys}
 
     def key_of(self, number: int) -> str:
         """The deal's key in the flow graph (its IRI)."""
         from kg.bulk import text
-        return text(self._deals[number][0])
+        return text(self._keys[number])
 
     def partners_of(self, number: int) -> list[str]:
-        return [self.parties[i] for i in self._deals[number][3]]
+        return [self.parties[i] for i in self._partners.get(str(number), ())]
 
     def classes(self, deal) -> frozenset[str]:
         number = self._number(deal)
-        return self._class_sets[self._deals[number][4]] if number is not None else frozenset()
+        return self._class_sets[self._class_of[number]] if number is not None else frozenset()
 
     def meaning(self, deal, status: str | None):
         """What the deal's amount means under condition ``status`` (:func:`kg.semantics.meaning`, as
@@ -147,16 +168,21 @@ class FlowIndex:
         return self.meaning_at(self._number(deal), status)
 
     def meaning_at(self, number: int, status: str | None):
-        from kg.semantics import Stated, meaning
+        from kg.semantics import Meaning
 
-        _deal, _conditions, _roles, _partners, _classes, met, failed, names, modality = self._deals[number]
-        return meaning(Stated(Decimal(met[0]), *met[1:]) if met else None,
-                       Stated(Decimal(failed[0]), *failed[1:]) if failed else None,
-                       conditions=names, condition_status=status, modality=modality)
+        if status == ("open" if self._conditional[number] else None):  # as without what-if: kept
+            m = self._meanings
+            return Meaning(m["low"][number], m["high"][number], m["kind"][number], m["status"][number],
+                           m["text"][number], m["value"][number], bool(m["approximate"][number]),
+                           derived=m["derived"][number], conditions=tuple(m["conditions"].get(str(number), ())))
+        return _row_meaning(self._row(number), status)
 
     def status_of(self, number: int, states: dict) -> str | None:
         from kg.flows.deals import _status
-        return _status(self._deals[number][1], states)
+
+        if not states:
+            return "open" if self._conditional[number] else None
+        return _status(self._row(number)[1], states) if self._conditional[number] else None
 
     def label(self, party: str) -> str:
         return self._labels[party]
@@ -190,7 +216,17 @@ class FlowIndex:
         if self._party_numbers is None:
             self._party_numbers = {p: number for number, p in enumerate(self.parties)}
         number = self._party_numbers.get(party)
-        return None if number is None else self._details.get(len(self._deals) + number)
+        return None if number is None else self._details.get(len(self) + number)
+
+
+def _row_meaning(row: list, status: str | None):
+    """What the amount of a deal's row means under condition ``status`` (:func:`kg.semantics.meaning`)."""
+    from kg.semantics import Stated, meaning
+
+    _deal, _conditions, _roles, _partners, _classes, met, failed, names, modality = row
+    return meaning(Stated(Decimal(met[0]), *met[1:]) if met else None,
+                   Stated(Decimal(failed[0]), *failed[1:]) if failed else None,
+                   conditions=names, condition_status=status, modality=modality)
 
 
 class _SealedRecords:
@@ -328,12 +364,26 @@ def compute_index(graph) -> dict:
                       [facts.condition_name(c) for c in plan.conditions],
                       local_name(text(modality)) if modality is not None else None])
     arrangements, exchanged_by = _arrangements_and_exchanges(facts)
+    meanings: dict = {field: [] for field in ("low", "high", "kind", "status", "text", "value", "approximate", "derived")}
+    meanings["conditions"] = {}
+    for number, row in enumerate(deals):  # without what-if (as FlowIndex.status_of has it then)
+        m = _row_meaning(row, "open" if row[1] else None)
+        for field in ("low", "high", "kind", "status", "text", "value", "derived"):
+            meanings[field].append(getattr(m, field))
+        meanings["approximate"].append(int(m.approximate))
+        if m.conditions:
+            meanings["conditions"][str(number)] = list(m.conditions)
     names = list(parties)
     return {
         "format": _FORMAT, "version": _VERSION,
         "parties": names, "labels": [facts.name(p) for p in names],
         "labels_zh": [facts.name(p, "zh", fallback=False) for p in names],
-        "class_sets": [list(c) for c in class_sets], "deals": deals, "money_edges": money_edges,
+        "class_sets": [list(c) for c in class_sets],
+        "deals": [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in deals],
+        "deal_keys": [row[0] for row in deals], "deal_classes": [row[4] for row in deals],
+        "deal_conditional": [int(bool(row[1])) for row in deals],
+        "deal_partners": {str(number): row[3] for number, row in enumerate(deals) if row[3]},
+        "meanings": meanings, "money_edges": money_edges,
         "arrangements": arrangements,
         "exchanged_by": exchanged_by,
     }

@@ -153,3 +153,35 @@ def test_an_index_not_sealed_by_kg_for_this_user_is_ignored(store, from_rdf, tmp
 def _key(directory: Path) -> str:
     """The store content the index says it was computed from (its first line)."""
     return json.loads((directory / INDEX_NAME).read_text(encoding="utf-8").splitlines()[0])["key"]
+
+
+def test_details_changed_in_the_store_are_ignored(store, from_rdf, tmp_path):
+    """A party's name edited in flow-details.jsonl (its line's seal no longer checks): the answers and
+    the page are those read from the RDF."""
+    from kg.flow_index import DETAILS_NAME
+
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    text = (copy / DETAILS_NAME).read_text(encoding="utf-8")
+    assert '"OpenAI"' in text
+    (copy / DETAILS_NAME).write_text(text.replace('"OpenAI"', '"0penAI"'), encoding="utf-8")
+    assert load_index(copy) is not None  # the index itself still fits
+    assert answers("--store", str(copy)) == from_rdf
+    assert kg("--store", str(copy), "viz", "-o", "-") == kg("viz", "-o", "-")
+
+
+def test_details_and_csv_of_other_content_are_ignored(store, tmp_path):
+    """A store holding a new loop, given the details and the CSV of the bundled store."""
+    from kg.flow_index import CSV_NAME, DETAILS_NAME
+
+    other = tmp_path / "other"
+    kg("load", "--store", str(other), str(FIXTURE))
+    assert (other / CSV_NAME).is_file() and (other / DETAILS_NAME).is_file()
+    for name in (CSV_NAME, DETAILS_NAME):
+        shutil.copy(store / name, other / name)
+    assert load_index(other) is not None
+    assert answers("--store", str(other)) == answers("--data", str(FIXTURE))
+    kg("--store", str(other), "export", "--flows", "--format", "csv", "-o", str(tmp_path / "stored.csv"))
+    kg("--data", str(FIXTURE), "export", "--flows", "--format", "csv", "-o", str(tmp_path / "rdf.csv"))
+    assert (tmp_path / "stored.csv").read_text() == (tmp_path / "rdf.csv").read_text()
+    assert NEOCLOUD in (tmp_path / "stored.csv").read_text()

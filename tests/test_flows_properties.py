@@ -287,13 +287,26 @@ def test_short_cycles_are_networkx_simple_cycles(edges, max_length):
 # The flow index (kg.flow_index) gives what reading the RDF gives
 # --------------------------------------------------------------------------------------------------
 
-def _index_of(rdf: Graph):
-    """The flow index of ``rdf``, through JSON as a store keeps it."""
+def _index_of(rdf: Graph, details: bool = False):
+    """The flow index of ``rdf``, through JSON as a store keeps it; with ``details``, with the deals'
+    and parties' details too, through the sealed lines a store keeps them in."""
     import json
+    import tempfile
+    from pathlib import Path
 
-    from kg.flow_index import FlowIndex, compute_index
+    from kg.flow_index import FlowIndex, _SealedRecords, _write_details, compute_index
+    from kg.flows import FlowReader
+    from kg.store import _signing_key
 
-    return FlowIndex(json.loads(json.dumps(compute_index(rdf))))
+    index = FlowIndex(json.loads(json.dumps(compute_index(rdf))))
+    if details:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "details"
+            offsets = _write_details(path, "content", index, FlowReader(rdf, read_all=True), {})
+            index._details = _SealedRecords(path, _signing_key(), "content", offsets)
+            for number in range(len(offsets)):  # read now, while the file is there
+                assert index._details.get(number) is not None
+    return index
 
 
 @SETTINGS
@@ -319,6 +332,28 @@ def test_flow_index_gives_the_answers_of_the_rdf(spec, assume, length, party, ox
         assert flow_totals(focused, source) == flow_totals(G, source)
         # and without an index, the same thin graph
         assert flow_totals(FlowReader(rdf, assume).totals_graph(source), source) == flow_totals(G, source)
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS, st.integers(1, 4), st.integers(0, 5), st.booleans())
+def test_flow_index_with_details_gives_the_answers_of_the_rdf(spec, assume, length, party, oxigraph):
+    """With the deals' and parties' details kept with the index (flow-details.jsonl), the flow graph
+    of the few deals shown is the one read from the RDF, under any what-if."""
+    from kg.flows import FlowReader, flow_totals, trace
+
+    rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
+    index = _index_of(rdf, details=True)
+    G = flow_graph(rdf, assume=assume)
+    assert _dump(FlowReader(rdf, assume, index=index).graph()) == _dump(G)
+    assert (_dump(FlowReader(rdf, assume, index=index).graph(include_relations=True))
+            == _dump(flow_graph(rdf, assume=assume, include_relations=True)))
+    assert FlowReader(rdf, assume, index=index).cycles(max_length=length, limit=3) == cycles(G, max_length=length, limit=3)
+    source = str(KGD[f"Org{party}"])
+    if source in G:
+        assert FlowReader(rdf, assume, index=index).trace(source, max_hops=length, limit=4) == \
+            trace(G, source, max_hops=length, limit=4)
+        focused = FlowReader(rdf, assume, index=index).totals_graph(source)
+        assert flow_totals(focused, source) == flow_totals(G, source)
 
 
 @SETTINGS
