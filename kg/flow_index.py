@@ -230,13 +230,14 @@ def _row_meaning(row: list, status: str | None):
 
 
 class _SealedRecords:
-    """The lines of flow-details.jsonl, read one by one where the sealed index says they start. Each
-    line carries its own seal (an HMAC of the store's content key, its number and its text), so a line
+    """The lines of flow-details.jsonl, each decoded when first asked for, from where the sealed index
+    says it starts (the file is read whole once: it is some 800 bytes a deal). Each line carries its own seal (an HMAC of the store's content key, its number and its text), so a line
     is checked without reading the rest, and a line moved, changed or of other content is not used."""
 
     def __init__(self, path: Path, key: bytes, content: str, offsets: list[int]):
         self._path, self._key, self._content, self._offsets = path, key, content, offsets
         self._read: dict = {}  # number -> the record (not to be changed)
+        self._raw: bytes | None = None
 
     def get(self, number: int):
         if number not in self._read:
@@ -247,9 +248,10 @@ class _SealedRecords:
         if not 0 <= number < len(self._offsets) or self._key is None:
             return None
         try:
-            with self._path.open("rb") as handle:
-                handle.seek(self._offsets[number])
-                seal, _, payload = handle.readline().rstrip(b"\n").partition(b" ")
+            if self._raw is None:  # read whole once (it is kept only for stores up to FULL_GRAPH_TRIPLES)
+                self._raw = self._path.read_bytes()
+            start = self._offsets[number]
+            seal, _, payload = self._raw[start:self._raw.index(b"\n", start)].partition(b" ")
             if not hmac.compare_digest(seal, _record_seal(self._key, self._content, number, payload)):
                 return None
             record = json.loads(payload)
