@@ -2,7 +2,7 @@
 
 ``render(graph)`` turns an rdflib graph into the text of an HTML page that draws the flow graph of
 :func:`kg.flows.flow_graph` (organizations and people as nodes, money flows and relations as arrows
-in the direction money moves) with vis-network, assembled with pyvis. The page needs no network:
+in the direction money moves) with vis-network, its nodes and edges as pyvis lays them out. The page needs no network:
 vis-network's script and stylesheet are copied into it from the pyvis package, and nothing else is
 linked (pyvis's own "in_line" template still loads Bootstrap from a CDN, so its template is not used).
 
@@ -354,12 +354,10 @@ def _node_tip(G, key, position, side_text, loop_partners) -> dict:
 
 
 def _page(graph, G, kgflows, loops, focus_key, title, note, left_out, dates=None) -> str:
-    from pyvis.network import Network
-
     from kg.bulk import prefetch_rows
 
     positions = kgflows.net_positions(G)
-    net = Network(directed=True, cdn_resources="remote", height="100%", width="100%")
+    net = _Network()
     order = sorted(G.nodes)
     for key in order:
         node = G.nodes[key]
@@ -425,7 +423,7 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out, dates=None
                   "arrows": {"to": {"enabled": True, "scaleFactor": 0.7}}, "selectionWidth": 2,
                   "hoverWidth": 1.5},
     }
-    vis_nodes, vis_edges, _heading, _height, _width, options = net.get_network_data()
+    vis_nodes, vis_edges, options = net.nodes, net.edges, json.dumps(net.options)
 
     kinds_present = sorted({e["kind"] for e in vis_edges}, key=list(EDGE_KINDS).index)
     node_kinds_present = sorted({n["kind"] for n in vis_nodes}, key=list(NODE_KINDS).index)
@@ -445,6 +443,29 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out, dates=None
                             page_css=_page_asset("viz.css"), page_js=_page_asset("viz.js"))
 
 
+class _Network:
+    """The nodes and edges of the page as pyvis's ``Network(directed=True)`` makes them (``add_node``,
+    ``add_edge``, then ``nodes``, ``edges`` and ``options``), without importing pyvis (half a second)."""
+
+    def __init__(self):
+        self.nodes: list[dict] = []
+        self.edges: list[dict] = []
+        self.options: dict = {}
+        self._ids: set = set()
+
+    def add_node(self, n_id, label=None, shape="dot", color="#97c2fc", **options):
+        if n_id not in self._ids:
+            self._ids.add(n_id)
+            self.nodes.append({"color": color, **options, "id": n_id, "label": label or n_id, "shape": shape})
+
+    def add_edge(self, source, to, **options):
+        if source not in self._ids or to not in self._ids:
+            raise ValueError(f"an edge between nodes not drawn: {source!r} -> {to!r}")
+        edge = {**options, "from": source, "to": to}
+        edge.setdefault("arrows", "to")
+        self.edges.append(edge)
+
+
 def _json_for_script(data) -> str:
     """JSON that is safe inside a <script> element: no '<', '>' or '&' can end it or start markup."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -460,8 +481,8 @@ _ASSETS: dict[str, str] = {}
 def _asset(name: str) -> str:
     """A vis-network file from the pyvis package, read once per process."""
     if name not in _ASSETS:
-        import pyvis
-        path = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2" / name
+        from importlib.util import find_spec  # where pyvis is, without running it (pyvis imports take 0.5 s)
+        path = Path(find_spec("pyvis").submodule_search_locations[0]) / "templates" / "lib" / "vis-9.1.2" / name
         _ASSETS[name] = _inlinable(path.read_text(encoding="utf-8"), path)
     return _ASSETS[name]
 
