@@ -28,6 +28,7 @@ from decimal import Decimal
 import hmac
 import json
 import os
+import weakref
 from pathlib import Path
 from typing import Iterator
 
@@ -230,14 +231,14 @@ def _row_meaning(row: list, status: str | None):
 
 
 class _SealedRecords:
-    """The lines of flow-details.jsonl, each decoded when first asked for, from where the sealed index
-    says it starts (the file is read whole once: it is some 800 bytes a deal). Each line carries its own seal (an HMAC of the store's content key, its number and its text), so a line
+    """The lines of flow-details.jsonl, each read and decoded when first asked for, from where the
+    sealed index says it starts. Each line carries its own seal (an HMAC of the store's content key, its number and its text), so a line
     is checked without reading the rest, and a line moved, changed or of other content is not used."""
 
     def __init__(self, path: Path, key: bytes, content: str, offsets: list[int]):
         self._path, self._key, self._content, self._offsets = path, key, content, offsets
         self._read: dict = {}  # number -> the record (not to be changed)
-        self._raw: bytes | None = None
+        self._handle = None  # the file, open while this is in use
 
     def get(self, number: int):
         if number not in self._read:
@@ -248,10 +249,11 @@ class _SealedRecords:
         if not 0 <= number < len(self._offsets) or self._key is None:
             return None
         try:
-            if self._raw is None:  # read whole once (it is kept only for stores up to FULL_GRAPH_TRIPLES)
-                self._raw = self._path.read_bytes()
-            start = self._offsets[number]
-            seal, _, payload = self._raw[start:self._raw.index(b"\n", start)].partition(b" ")
+            if self._handle is None:
+                self._handle = self._path.open("rb")
+                weakref.finalize(self, self._handle.close)
+            self._handle.seek(self._offsets[number])
+            seal, _, payload = self._handle.readline().rstrip(b"\n").partition(b" ")
             if not hmac.compare_digest(seal, _record_seal(self._key, self._content, number, payload)):
                 return None
             record = json.loads(payload)
@@ -287,10 +289,10 @@ def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | No
     """The lines after the header of one of the index's files, or None unless the file is whole,
     sealed by kg for this user and computed from the store's present content."""
     body = _sealed_body(directory, path, kind)
-    return None if body is None else body.decode("utf-8").split("\n")[:-1]
+    return None if body is None else str(body, "utf-8").split("\n")[:-1]
 
 
-def _sealed_body(directory: str | Path, path: Path, kind: str) -> bytes | None:
+def _sealed_body(directory: str | Path, path: Path, kind: str) -> memoryview | None:
     """What one of the index's files holds after its header line, or None unless the file is whole,
     sealed by kg for this user and computed from the store's present content."""
     from kg.errors import KgError
@@ -302,16 +304,21 @@ def _sealed_body(directory: str | Path, path: Path, kind: str) -> bytes | None:
         if manifest is None or key is None or not path.is_file():
             return None
         raw = path.read_bytes()
-        body, _, last = raw.rstrip(b"\n").rpartition(b"\n")
-        seal = json.loads(last).get("seal")
-        if not isinstance(seal, str) or not hmac.compare_digest(seal, _seal(key, body + b"\n")):
+        # the body (every line but the last, with its newline) is checked and cut without copies
+        end = len(raw.rstrip(b"\n"))
+        cut = raw.rfind(b"\n", 0, end) + 1
+        if cut == 0:
             return None
-        first, _, rest = body.partition(b"\n")
-        head = json.loads(first)
+        seal = json.loads(raw[cut:end]).get("seal")
+        whole = memoryview(raw)
+        if not isinstance(seal, str) or not hmac.compare_digest(seal, _seal(key, whole[:cut])):
+            return None
+        first = raw.index(b"\n")
+        head = json.loads(raw[:first])
         if (not isinstance(head, dict) or head.get("format") != kind or head.get("version") != _VERSION
                 or head.get("key") != content_key(manifest)):
             return None
-        return rest + b"\n" if rest else b""
+        return whole[first + 1:cut]
     except (OSError, ValueError, AttributeError, KgError):  # unreadable or damaged: not used
         return None
 
@@ -437,7 +444,7 @@ def csv_path(directory: str | Path) -> Path:
     return Path(directory) / CSV_NAME
 
 
-def load_flow_csv(directory: str | Path) -> bytes | None:
+def load_flow_csv(directory: str | Path) -> memoryview | None:
     """The CSV edge list of the whole flow graph (no what-if) kept with the store in ``directory``, as
     :func:`kg.flow_export.export_flows` writes it, or None when there is none that fits its content."""
     return _sealed_body(directory, csv_path(directory), _CSV_FORMAT)

@@ -260,7 +260,8 @@ def export(ctx, fmt, output, flows, assumptions):
         data = None
         if fmt == "csv" and not assumptions and store_dir:  # kept with the store whole (kg.flow_index)
             from kg.flow_index import load_flow_csv
-            data = load_flow_csv(store_dir)
+            kept = load_flow_csv(store_dir)
+            data = None if kept is None else bytes(kept)
     if flows and data is None:
         from kg.flow_export import export_flows
         from kg.flows import flow_graph, parse_assumptions
