@@ -86,7 +86,9 @@ class FlowIndex:
         self._keys: list = data["deal_keys"]
         self._class_of: list[int] = data["deal_classes"]
         self._conditional: list[int] = data["deal_conditional"]
-        self._partners: dict = data["deal_partners"]  # str(number) -> party numbers, when there are any
+        # deal number -> party numbers, when there are any
+        self._partners: dict = {int(number): partners for number, partners in data["deal_partners"].items()}
+        self._key_texts: list[str] | None = None
         self._meanings: dict = data["meanings"]  # field -> column: what the amounts mean without what-if
         self.money_edges: list[int] = data["money_edges"]
         self._numbers: dict | None = None
@@ -153,11 +155,14 @@ class FlowIndex:
 
     def key_of(self, number: int) -> str:
         """The deal's key in the flow graph (its IRI)."""
-        from kg.bulk import text
-        return text(self._keys[number])
+        if self._key_texts is None:
+            from kg.bulk import text
+            self._key_texts = [text(key) for key in self._keys]
+        return self._key_texts[number]
 
     def partners_of(self, number: int) -> list[str]:
-        return [self.parties[i] for i in self._partners.get(str(number), ())]
+        partners = self._partners.get(number)
+        return [self.parties[i] for i in partners] if partners else []
 
     def classes(self, deal) -> frozenset[str]:
         number = self._number(deal)

@@ -129,16 +129,20 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
         assume = kgflows.parse_assumptions([assume] if isinstance(assume, str) else list(assume))
 
     reader = kgflows.FlowReader(graph, assume or None, index=index)
-    G = reader.outline(include_relations=True)
     focus_key = None
     if focus is not None:
         import networkx as nx
+        G = reader.outline(include_relations=True)
         focus_key = kgflows.resolve_node(graph, G, focus)
         G = G.subgraph(nx.ego_graph(G, focus_key, radius=hops, undirected=True).nodes).copy()
+        edges = list(G.edges(keys=True, data=True))
+    else:  # the whole deal web: its edges are only counted and ranked here, without networkx
+        G = reader.outline(include_relations=True, graph_class=kgflows.EdgeTable)
+        edges = [(u, v, k, data) for (u, v, k), data in G.edges.items()]
 
-    all_nodes, all_edges = G.number_of_nodes(), G.number_of_edges()
-    kept, left_out = _keep_largest(G, top, max_nodes, focus_key)
-    drawn = kept if left_out else list(G.edges(keys=True))
+    all_nodes, all_edges = len(G.nodes), len(edges)
+    kept, left_out = _keep_largest(G, edges, top, max_nodes, focus_key)
+    drawn = kept if left_out else [(u, v, k) for u, v, k, _data in edges]
     full = reader.graph(include_relations=True, deals={k for _u, _v, k in drawn})
     sub = full.edge_subgraph(drawn).copy()
     if focus_key is not None and focus_key not in sub:
@@ -169,15 +173,16 @@ def _size(data) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _keep_largest(G, top, max_nodes, focus_key):
+def _keep_largest(G, edges, top, max_nodes, focus_key):
     """Keys (u, v, k) of the flows to draw, and descriptions of those left out (largest first).
 
-    Flows are taken from the largest down while fewer than ``top`` are taken and their parties stay
-    within ``max_nodes``; ties keep the graph's (sorted, deterministic) order.
+    ``edges`` are G's (u, v, key, attributes). Flows are taken from the largest down while fewer than
+    ``top`` are taken and their parties stay within ``max_nodes``; ties keep the graph's (sorted,
+    deterministic) order.
     """
-    if top is None and G.number_of_nodes() <= max_nodes:
+    if top is None and len(G.nodes) <= max_nodes:
         return None, []
-    ranked = sorted(G.edges(keys=True, data=True), key=lambda e: (-_size(e[3]), e[0], e[1], e[2]))
+    ranked = sorted(edges, key=lambda e: (-_size(e[3]), e[0], e[1], e[2]))
     kept, seen, left = [], ({focus_key} if focus_key is not None else set()), []
     for u, v, k, data in ranked:
         new = {u, v} - seen

@@ -103,12 +103,12 @@ from __future__ import annotations
 from kg.flows.circular import _short_cycles, cycles, iter_cycles
 from kg.flows.common import FLOW_KINDS, RELATION_KINDS, SCAN_LIMIT
 from kg.flows.conditions import list_conditions, parse_assumptions, resolve_condition
-from kg.flows.graph import FlowReader, NoFlowsError, flow_graph, resolve_node
+from kg.flows.graph import EdgeTable, FlowReader, NoFlowsError, flow_graph, resolve_node
 from kg.flows.paths import iter_paths, trace
 from kg.flows.positions import flow_totals, net_positions, side_text
 
 __all__ = [
-    "FLOW_KINDS", "RELATION_KINDS", "SCAN_LIMIT", "FlowReader", "NoFlowsError", "cycles", "flow_graph",
+    "FLOW_KINDS", "RELATION_KINDS", "SCAN_LIMIT", "EdgeTable", "FlowReader", "NoFlowsError", "cycles", "flow_graph",
     "flow_totals", "iter_cycles", "iter_paths", "list_conditions", "net_positions", "parse_assumptions",
     "resolve_condition", "resolve_node", "side_text", "trace", "_short_cycles",
 ]

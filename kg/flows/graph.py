@@ -203,17 +203,19 @@ class FlowReader:
         ``add_node``/``add_edge``, they make the same graph)."""
         return self.graph(graph_class=_Steps).steps
 
-    def outline(self, include_relations: bool = False, around: str | None = None) -> nx.MultiDiGraph:
+    def outline(self, include_relations: bool = False, around: str | None = None,
+                graph_class=nx.MultiDiGraph) -> nx.MultiDiGraph:
         """The flow graph with what it takes to choose, rank and total its edges, read from the deals'
         amounts alone: nodes with ``label`` and ``label_zh``; edges with ``kind``, ``low``/``high``,
         ``status``, ``approximate``, ``amount_text``, ``deal``, ``shared``, ``shared_side``,
         ``shared_with`` and ``directed`` (as :func:`flow_graph` has them). The same nodes and edges as
         ``graph(include_relations)``, in the same order; the relations' ``role`` edges come in full
         (there are few). With ``around`` (a node; from a flow index, no relations) only the deals with
-        a money edge to or from it, their nodes in the order the whole graph has them."""
+        a money edge to or from it, their nodes in the order the whole graph has them. ``graph_class``
+        (:class:`EdgeTable`) may keep them without networkx."""
         if self._index is None:
             self._facts.read_deal_classes()  # every deal's kind is needed: its classes in one scan
-        G = nx.MultiDiGraph(assumptions=dict(self.assumptions))
+        G = graph_class(assumptions=dict(self.assumptions))
 
         def add(node, party):
             if node not in G:
@@ -537,6 +539,33 @@ class FlowReader:
         top = [path for _key, path in sorted(ranked, key=lambda r: r[0])[:limit]]
         G = self.graph(pairs={pair for path in top for pair in zip(path, path[1:])}, kinds=kinds)
         return [_path_record(G, path, [_hop(G, a, b, kinds) for a, b in zip(path, path[1:])]) for path in top]
+
+
+class EdgeTable:
+    """The nodes and edges :meth:`FlowReader.outline` adds, in dicts: ``nodes`` (node -> attributes)
+    and ``edges`` ((u, v, key) -> attributes), as a MultiDiGraph would hold them (an edge added again
+    under the same key updates it), without networkx's cost per edge: enough to count, rank and
+    choose edges from a hundred thousand."""
+
+    def __init__(self, **attributes):
+        self.graph = attributes
+        self.nodes: dict = {}
+        self.edges: dict = {}
+
+    def __contains__(self, node) -> bool:
+        return node in self.nodes
+
+    def add_node(self, node, **attributes) -> None:
+        self.nodes.setdefault(node, {}).update(attributes)
+
+    def add_edge(self, u, v, key, **attributes) -> None:
+        self.nodes.setdefault(u, {})
+        self.nodes.setdefault(v, {})
+        self.edges.setdefault((u, v, key), {}).update(attributes)
+
+    def add_edges_from(self, edges) -> None:
+        for u, v, key, attributes in edges:
+            self.add_edge(u, v, key, **attributes)
 
 
 class _Steps(nx.MultiDiGraph):
