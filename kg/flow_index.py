@@ -155,10 +155,25 @@ class FlowIndex:
 
     def key_of(self, number: int) -> str:
         """The deal's key in the flow graph (its IRI)."""
+        return self.key_texts()[number]
+
+    def key_texts(self) -> list[str]:
+        """Every deal's key in the flow graph (its IRI), by number."""
         if self._key_texts is None:
             from kg.bulk import text
             self._key_texts = [text(key) for key in self._keys]
-        return self._key_texts[number]
+        return self._key_texts
+
+    def default_amounts(self) -> tuple[list, list, list, list, list]:
+        """(low, high, status, approximate, text) of every deal's amount without what-if, by number:
+        what :meth:`meaning_at` gives then (``approximate`` as 0 or 1)."""
+        m = self._meanings
+        return m["low"], m["high"], m["status"], m["approximate"], m["text"]
+
+    def partner_lists(self) -> dict[int, list]:
+        """Deal number -> its partners (parties), for the deals with more than one."""
+        return {number: [self.parties[i] for i in partners]
+                for number, partners in self._partners.items() if len(partners) > 1}
 
     def partners_of(self, number: int) -> list[str]:
         partners = self._partners.get(number)

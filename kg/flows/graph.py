@@ -230,21 +230,14 @@ class FlowReader:
             ends = {money[j + i] for j in range(0, len(money), 5) if money[j + 3] in numbers for i in (0, 1)}
             for party in sorted(ends, key=lambda p: seen[keys[p]]):  # so sums add up alike
                 add(keys[party], parties[party])
+        if self._index is not None and numbers is None and not self._states:
+            self._outline_from_index(G, add, include_relations)
+            deals = ()
+        else:
+            deals = self._deals_to_draw(include_relations, numbers)
         # in the order flow_graph adds them, so sums add up alike
-        for key, amount, edges, partners in self._deals_to_draw(include_relations, numbers):
-            for kind, giver, taker, givers, takers in edges:
-                u, v = text(giver), text(taker)
-                add(u, giver)
-                add(v, taker)
-                # One figure for several givers (or takers) is theirs together: every edge carries all of it.
-                others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
-                shared_text = amount.text
-                if others and amount.stated:
-                    shared_text = f"{amount.text} jointly with {' and '.join(self._name(p) for p in others)}"
-                G.add_edge(u, v, key=key, kind=kind, low=amount.low, high=amount.high, status=amount.status,
-                           approximate=amount.approximate, amount_text=shared_text, deal=key, shared=bool(others),
-                           shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
-                           shared_with=[text(p) for p in others], directed=True)
+        for key, amount, edges, partners in deals:
+            self._add_outline_edges(G, add, key, amount, edges)
             for a, b in zip(partners, partners[1:]):
                 u, v = text(a), text(b)
                 add(u, a)
@@ -260,6 +253,64 @@ class FlowReader:
                     G.add_node(node, label=data["label"], label_zh=data["label_zh"])
             G.add_edges_from(roles.edges(keys=True, data=True))
         return G
+
+    def _outline_from_index(self, G, add, include_relations: bool) -> None:
+        """What :meth:`outline` adds for every deal without what-if, from the flow index's columns:
+        the same nodes and edges in the same order, without a plan or an amount object per deal."""
+        index = self._index
+        lows, highs, statuses, approximates, texts = index.default_amounts()
+        keys = index.key_texts()
+        party_of = dict(zip(self._index_state()[0], index.parties))
+        partners = index.partner_lists() if include_relations else {}
+        edge_list = self._index_edge_list()
+        kinds = FLOW_KINDS
+        every = iter(edge_list)
+        pending = next(every, None)
+        for number in sorted({edge[2] for edge in edge_list} | set(partners)):
+            group = []
+            while pending is not None and pending[2] == number:
+                group.append(pending)
+                pending = next(every, None)
+            key = keys[number]
+            if any(edge[3] > 1 for edge in group):  # a figure shared by several: as outline() adds it
+                amount = index.meaning_at(number, index.status_of(number, {}))
+                self._add_outline_edges(G, add, key, amount, self._edges(index.plan(number, {}), None, kinds))
+                status, approximate, amount_text = amount.status, amount.approximate, amount.text
+            else:
+                low, high, status = lows[number], highs[number], statuses[number]
+                approximate, amount_text = bool(approximates[number]), texts[number]
+                for u, v, _number, _n, kind in group:
+                    if u not in G:
+                        add(u, party_of[u])
+                    if v not in G:
+                        add(v, party_of[v])
+                    G.add_edge(u, v, key=key, kind=kinds[kind], low=low, high=high, status=status,
+                               approximate=approximate, amount_text=amount_text, deal=key, shared=False,
+                               shared_side=None, shared_with=[], directed=True)
+            sides = partners.get(number, ())
+            for a, b in zip(sides, sides[1:]):
+                u, v = text(a), text(b)
+                add(u, a)
+                add(v, b)
+                G.add_edge(u, v, key=key, kind="partnership", low=None, high=None, status=status,
+                           approximate=approximate, amount_text=amount_text, deal=key, shared=False,
+                           shared_side=None, shared_with=[], directed=False)
+
+    def _add_outline_edges(self, G, add, key, amount, edges) -> None:
+        """Add the money ``edges`` of one deal (as :meth:`_edges` gives them) to ``G`` as :meth:`outline` has them."""
+        for kind, giver, taker, givers, takers in edges:
+            u, v = text(giver), text(taker)
+            add(u, giver)
+            add(v, taker)
+            # One figure for several givers (or takers) is theirs together: every edge carries all of it.
+            others = [p for p in givers if p != giver] + [p for p in takers if p != taker]
+            shared_text = amount.text
+            if others and amount.stated:
+                shared_text = f"{amount.text} jointly with {' and '.join(self._name(p) for p in others)}"
+            G.add_edge(u, v, key=key, kind=kind, low=amount.low, high=amount.high, status=amount.status,
+                       approximate=amount.approximate, amount_text=shared_text, deal=key, shared=bool(others),
+                       shared_side=("givers" if len(givers) > 1 else "takers" if len(takers) > 1 else None),
+                       shared_with=[text(p) for p in others], directed=True)
 
     def _deals_around(self, node: str) -> set[int]:
         """(index) Numbers of the deals that happen with a money edge to or from ``node``."""
