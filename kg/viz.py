@@ -185,6 +185,9 @@ def _keep_largest(G, edges, top, max_nodes, focus_key):
     ranked = sorted(edges, key=lambda e: (-_size(e[3]), e[0], e[1], e[2]))
     kept, seen, left = [], ({focus_key} if focus_key is not None else set()), []
     for u, v, k, data in ranked:
+        if (top is None or len(kept) < top) and u in seen and v in seen:  # no new party: always fits
+            kept.append((u, v, k))
+            continue
         new = {u, v} - seen
         if (top is None or len(kept) < top) and len(seen) + len(new) <= max_nodes:
             kept.append((u, v, k))
