@@ -7,14 +7,20 @@ way of its conditions, and the names of the parties. On a large store, reading t
 is most of what those commands cost. ``kg load`` (and every refresh of the store) computes it once and
 writes it to ``flow-index.json`` in the store's directory; :class:`kg.flows.FlowReader` takes it as
 ``index`` and then reads from the RDF only the deals and parties it shows. Up to
-:data:`FULL_GRAPH_TRIPLES`, ``flow-edges.jsonl`` beside it holds the whole flow graph with every
-detail (no what-if), which ``kg export --flows`` writes out without reading the RDF.
+:data:`FULL_GRAPH_TRIPLES`, three more files are kept beside it: ``flow-details.jsonl``, every deal's
+and party's details as the flow graph has them (no what-if), one line each, read line by line for the
+deals a command shows, so that ``cycles``, ``trace``, ``flows ENTITY`` and ``viz`` need no RDF for
+them; ``flow-edges.jsonl``, the whole flow graph with every detail (no what-if), which ``kg export
+--flows`` writes out as GraphML or GEXF without reading the RDF; and ``flow-edges.csv``, that export
+as CSV, copied out as it is.
 
 Each file names the store content it was computed from: a digest of the store's manifest (its source
 files with their sizes and SHA-256, its triple count and load time). :func:`load_index` returns None
 (and the commands read the RDF instead) when the file is missing, unreadable, of another version, or
 computed from other content, or not sealed (an HMAC in its last line) with the key kg signs this
-user's store manifests with (kg.store). The files are JSON: opening a store's directory runs no code
+user's store manifests with (kg.store). Each line of ``flow-details.jsonl`` carries its own seal (of
+the store's content key, its number and its text), so a line is checked alone when it is read; a line
+that does not check is not used (that deal or party is read from the RDF). The files are JSON: opening a store's directory runs no code
 from it.
 
 The index holds no answer of its own: it is built by the same code that reads the RDF
