@@ -370,3 +370,18 @@ def test_the_stored_flow_graph_is_the_flow_graph(spec, oxigraph):
     edges, labels = edges_in_graph_order(lines)
     assert list(edges) == list(G.edges(keys=True, data=True))
     assert labels == {node: data["label"] for node, data in G.nodes(data=True)}
+
+
+@SETTINGS
+@given(deals, ASSUMPTIONS, st.booleans(), st.booleans())
+def test_the_outline_in_plain_dicts_is_the_outline_graph(spec, assume, indexed, relations):
+    """kg viz ranks the whole deal web from an EdgeTable: the nodes and edges a MultiDiGraph holds."""
+    from kg.flows import EdgeTable, FlowReader
+
+    rdf = build(spec)
+    index = _index_of(rdf) if indexed else None
+    G = FlowReader(rdf, assume, index=index).outline(include_relations=relations)
+    table = FlowReader(rdf, assume, index=index).outline(include_relations=relations, graph_class=EdgeTable)
+    assert table.graph == G.graph
+    assert table.nodes == dict(G.nodes(data=True))
+    assert table.edges == {(u, v, k): data for u, v, k, data in G.edges(keys=True, data=True)}
