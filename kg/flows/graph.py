@@ -319,11 +319,8 @@ class FlowReader:
     def _seen(self) -> dict[str, int]:
         """(index) Every node of the flow graph's money edges -> its place in the graph's nodes."""
         if self._seen_cache is None:
-            seen: dict = {}
-            for u, v, *_rest in self._index_edge_list():
-                seen.setdefault(u, len(seen))
-                seen.setdefault(v, len(seen))
-            self._seen_cache = seen
+            ends = dict.fromkeys(chain.from_iterable(edge[:2] for edge in self._index_edge_list()))
+            self._seen_cache = {node: place for place, node in enumerate(ends)}
         return self._seen_cache
 
     def _deals_to_draw(self, include_relations: bool, numbers=None):
