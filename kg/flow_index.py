@@ -27,9 +27,10 @@ import hashlib
 from decimal import Decimal
 import hmac
 import json
-import os
 from pathlib import Path
 from typing import Iterator
+
+from kg.sealed import seal as _seal, write_sealed as _write_atomically
 
 #: File of the flow index inside a store directory.
 INDEX_NAME = "flow-index.json"
@@ -194,10 +195,6 @@ def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | No
         return None
 
 
-def _seal(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 def compute_index(graph) -> dict:
     """The flow index of an RDF graph, as the JSON object :func:`build_index` writes (without its key)."""
     from kg.bulk import text
@@ -290,28 +287,6 @@ def _edge_lines(key: str, steps) -> Iterator[str]:
     yield json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n"
     for step in steps:
         yield json.dumps(step, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def _write_atomically(path: Path, pieces) -> None:
-    """Write the lines ``pieces`` and a last line sealing them with this user's key (kg.store's key
-    for manifests), to a temporary file renamed over ``path`` when it is whole."""
-    from kg.store import _signing_key
-
-    key = _signing_key()
-    if key is None:
-        raise OSError("no key to seal the flow index with")
-    seal = hmac.new(key, b"", hashlib.sha256)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with temporary.open("wb") as handle:
-            for piece in pieces:
-                raw = piece.encode("utf-8")
-                seal.update(raw)
-                handle.write(raw)
-            handle.write(json.dumps({"seal": seal.hexdigest()}).encode("ascii") + b"\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def load_flow_steps(directory: str | Path):
