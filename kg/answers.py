@@ -128,10 +128,10 @@ class BuildReport:
     seconds: float
 
 
-def build_answers(directory: str | Path, graph=None) -> BuildReport:
-    """Run every stored query with its default parameters on the store in ``directory`` (opened
-    read-only unless ``graph`` is it) and keep each SELECT's whole answer beside the store, sealed;
-    answers of other content or other queries are removed."""
+def build_answers(directory: str | Path, graph=None, queries=None) -> BuildReport:
+    """Run every stored query (or each of ``queries``, kg.queries.StoredQuery) with its default
+    parameters on the store in ``directory`` (opened read-only unless ``graph`` is it) and keep each
+    SELECT's whole answer beside the store, sealed; answers of other content or other queries are removed."""
     from kg.errors import KgError
     from kg.flow_index import content_key
     from kg.queries import prepare_query, run_query, stored_queries
@@ -150,7 +150,7 @@ def build_answers(directory: str | Path, graph=None) -> BuildReport:
     folder = directory / ANSWERS_DIR
     folder.mkdir(exist_ok=True)
     kept, rows = set(), 0
-    for query in stored_queries():
+    for query in stored_queries() if queries is None else queries:
         text = prepare_query(graph, query, {}, None)
         path = answer_path(directory, text)
         try:
