@@ -135,17 +135,11 @@ def build_answers(directory: str | Path, graph=None, queries=None) -> BuildRepor
     from kg.errors import KgError
     from kg.flow_index import content_key
     from kg.queries import prepare_query, run_query, stored_queries
-    from kg.sealed import write_sealed
-    from kg.store import DATABASE_NAME, new_oxigraph_graph, read_manifest
+    from kg.sealed import computed_from, write_sealed
 
     started = time.perf_counter()
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    if manifest is None:
-        raise FileNotFoundError(f"{directory}: no kg store there")
-    if graph is None:
-        import pyoxigraph as ox
-        graph = new_oxigraph_graph(ox.Store.read_only(str(directory / DATABASE_NAME)))
+    graph, manifest = computed_from(directory, graph)
     key = content_key(manifest)
     folder = directory / ANSWERS_DIR
     folder.mkdir(exist_ok=True)

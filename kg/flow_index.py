@@ -255,15 +255,10 @@ def compute_index(graph) -> dict:
 def build_index(directory: str | Path, graph=None) -> Path:
     """Compute the flow index of the store in ``directory`` (opened read-only unless ``graph`` is it)
     and write it beside the store: completely, or not at all."""
-    from kg.store import DATABASE_NAME, new_oxigraph_graph, read_manifest
+    from kg.sealed import computed_from
 
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    if manifest is None:
-        raise FileNotFoundError(f"{directory}: no kg store there")
-    if graph is None:
-        import pyoxigraph as ox
-        graph = new_oxigraph_graph(ox.Store.read_only(str(directory / DATABASE_NAME)))
+    graph, manifest = computed_from(directory, graph)
     key = content_key(manifest)
     data = {**compute_index(graph), "key": key}
     # The flow graph in full (no what-if), for `kg export --flows`, which shows every detail of every

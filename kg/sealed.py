@@ -15,6 +15,20 @@ import json
 import os
 from pathlib import Path
 
+def computed_from(directory: Path, graph=None):
+    """(the store in ``directory`` as a graph, opened read-only unless ``graph`` is it; its manifest):
+    what a file computed from the store starts from."""
+    from kg.store import DATABASE_NAME, new_oxigraph_graph, read_manifest
+
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise FileNotFoundError(f"{directory}: no kg store there")
+    if graph is None:
+        import pyoxigraph as ox
+        graph = new_oxigraph_graph(ox.Store.read_only(str(Path(directory) / DATABASE_NAME)))
+    return graph, manifest
+
+
 #: Bytes read at a time when a seal is checked without holding the file in memory.
 _CHUNK = 1 << 20
 
