@@ -38,6 +38,8 @@ import weakref
 from pathlib import Path
 from typing import Iterator
 
+from kg.sealed import seal as _seal, write_sealed as _write_atomically
+
 #: File of the flow index inside a store directory.
 INDEX_NAME = "flow-index.json"
 #: File of the whole flow graph (every detail of every money edge, no what-if), one JSON line a step.
@@ -349,10 +351,6 @@ def _sealed_body(directory: str | Path, path: Path, kind: str) -> memoryview | N
         return None
 
 
-def _seal(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 def compute_index(graph) -> dict:
     """The flow index of an RDF graph, as the JSON object :func:`build_index` writes (without its key)."""
     from kg.bulk import text
@@ -427,15 +425,10 @@ def compute_index(graph) -> dict:
 def build_index(directory: str | Path, graph=None) -> Path:
     """Compute the flow index of the store in ``directory`` (opened read-only unless ``graph`` is it)
     and write it beside the store: completely, or not at all."""
-    from kg.store import DATABASE_NAME, new_oxigraph_graph, read_manifest
+    from kg.sealed import computed_from
 
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    if manifest is None:
-        raise FileNotFoundError(f"{directory}: no kg store there")
-    if graph is None:
-        import pyoxigraph as ox
-        graph = new_oxigraph_graph(ox.Store.read_only(str(directory / DATABASE_NAME)))
+    graph, manifest = computed_from(directory, graph)
     key = content_key(manifest)
     data = {**compute_index(graph), "key": key}
     # The flow graph in full (no what-if), for `kg export --flows`, which shows every detail of every
@@ -520,28 +513,6 @@ def _edge_lines(key: str, steps) -> Iterator[str]:
     yield json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n"
     for step in steps:
         yield json.dumps(step, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def _write_atomically(path: Path, pieces) -> None:
-    """Write the lines ``pieces`` and a last line sealing them with this user's key (kg.store's key
-    for manifests), to a temporary file renamed over ``path`` when it is whole."""
-    from kg.store import _signing_key
-
-    key = _signing_key()
-    if key is None:
-        raise OSError("no key to seal the flow index with")
-    seal = hmac.new(key, b"", hashlib.sha256)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with temporary.open("wb") as handle:
-            for piece in pieces:
-                raw = piece.encode("utf-8")
-                seal.update(raw)
-                handle.write(raw)
-            handle.write(json.dumps({"seal": seal.hexdigest()}).encode("ascii") + b"\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def load_flow_steps(directory: str | Path):

@@ -311,21 +311,31 @@ class Rows:
     ((1,), (3, True))
     """
 
-    def __init__(self, rows, convert=None):
+    def __init__(self, rows, convert=None, total: int | None = None):
         self._rows = iter(rows)
         self._convert = convert
+        self._total, self._taken = total, 0  # total: how many rows there are, when known (kg.answers)
 
     def __iter__(self):
         return self
 
     def __next__(self) -> tuple:
         convert = self._convert
+        self._taken += 1
         if convert is None:
             return next(self._rows)
         while True:
             row = tuple(None if term is None else convert(term) for term in next(self._rows))
             if any(term is not None for term in row):
                 return row
+
+    def raw(self):
+        """The rows left as the engine gives them (its own terms, not converted), without the rows that
+        have no variable bound."""
+        check = self._convert is not None
+        for row in self._rows:
+            if not check or any(term is not None for term in row):
+                yield tuple(row)
 
     def texts(self):
         """The rows left, each term as ``str()`` of its rdflib term (None where unbound), as CSV writes
@@ -358,6 +368,8 @@ class Rows:
         rows' terms, for at most about ``seconds`` (None: no limit)."""
         import time
 
+        if self._total is not None:
+            return max(0, self._total - self._taken), True
         deadline = None if seconds is None else time.monotonic() + seconds
         count, check = 0, self._convert is not None
         for row in self._rows:

@@ -80,6 +80,8 @@ class StoreInfo:
     triples: int
     rebuilt: bool
     seconds: float
+    #: what kg.answers stored for the store's queries this time (a BuildReport), or None
+    answers: object = None
 
 
 # --------------------------------------------------------------------------- in-memory graphs
@@ -569,11 +571,13 @@ def _resolve(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundled: bool = True,
-               force: bool = False) -> StoreInfo:
+               force: bool = False, answers: bool | None = None) -> StoreInfo:
     """Make (or refresh) the persistent store in ``directory`` from the bundled files plus ``files``.
 
     The store is rebuilt when the file list differs from the manifest's, a file changed, the manifest is
     not one kg signed for this user, or ``force``; otherwise nothing is done. Returns what the store holds.
+    ``answers`` turns the store's stored answers (kg.answers) on or off; None keeps its setting (on for
+    a new store).
     """
     from kg.graph import bundled_files
 
@@ -588,11 +592,16 @@ def load_store(directory: str | Path, files: Iterable[str | Path] = (), *, bundl
     try:
         lock.acquire(exclusive=True)
         manifest = _check_directory(directory)  # again, now that no one else is loading it
+        if answers is not None:
+            from kg.answers import set_wanted
+            with _writing(directory):
+                set_wanted(directory, answers)
         if manifest is not None and not force and manifest_is_trusted(manifest):
             recorded = [Path(e["path"]) for e in manifest["files"]]
             if recorded == wanted and not any(_changed(e) for e in manifest["files"]):
                 _refresh_flow_index(directory)  # a store made before there was an index gets one
-                return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0)
+                return StoreInfo(directory, tuple(wanted), manifest["triples"], False, 0.0,
+                                 _refresh_answers(directory))
         return _rebuild(directory, wanted)
     finally:
         lock.close()
@@ -646,6 +655,9 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
             _load_file(ox_store, path, bulk=True)
         with _writing(directory):
             ox_store.flush()
+            # Compacts what the bulk load wrote: the big joins and sorts of the stored queries take
+            # about half as long afterwards (6.3 s instead of 14.9 s at 100k deals), for ~3 s here.
+            ox_store.optimize()
         triples = len(ox_store)
     except BaseException:
         del ox_store
@@ -678,7 +690,16 @@ def _rebuild(directory: Path, files: list[Path]) -> StoreInfo:
             swapping.close()
     shutil.rmtree(old, ignore_errors=True)
     _refresh_flow_index(directory)
-    return StoreInfo(directory, tuple(files), triples, True, time.perf_counter() - started)
+    loaded = time.perf_counter() - started
+    return StoreInfo(directory, tuple(files), triples, True, loaded, _refresh_answers(directory))
+
+
+def _refresh_answers(directory: Path):
+    """Store the stored queries' answers (kg.answers) if they are wanted and missing or stale; what was
+    stored (a kg.answers.BuildReport), or None."""
+    from kg.answers import ensure_answers
+
+    return ensure_answers(directory)
 
 
 def _refresh_flow_index(directory: Path) -> None:

@@ -60,12 +60,16 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
     stored = find_query(query)
     check_query(stored.text, allow_service=allow_service)  # refuse before loading; again once bound
     graph = open_graph(ctx)
-    text = prepare_query(graph, stored, values, limit or None)  # --limit N goes into the query: the engine stops early
-    # Without --timeout, rows are read as the engine yields them. With it, the answer is read whole:
-    # the watchdog stops the whole command at --timeout; run_query's own limit is only a backstop, set a
-    # second later so that the two never both report the same timeout.
-    backstop = None if timeout is None else timeout + 1.0
-    outcome = run_query(graph, text, backstop, allow_service=allow_service, stream=timeout is None)
+    text = prepare_query(graph, stored, values, None)
+    outcome = _stored_answer(ctx, graph, text)  # kept with the --store (kg.answers), if it is this query's
+    if outcome is None:
+        if limit:  # --limit N goes into the query: the engine stops early
+            text = prepare_query(graph, stored, values, limit)
+        # Without --timeout, rows are read as the engine yields them. With it, the answer is read whole:
+        # the watchdog stops the whole command at --timeout; run_query's own limit is only a backstop, set
+        # a second later so that the two never both report the same timeout.
+        backstop = None if timeout is None else timeout + 1.0
+        outcome = run_query(graph, text, backstop, allow_service=allow_service, stream=timeout is None)
     watchdog(ctx).set_timeout(None)  # the answer is complete (or streams with no time limit): write it
     if outcome.kind == "SELECT":
         fmt = fmt or "table"
@@ -93,6 +97,26 @@ def query(ctx, query, fmt, params, limit, timeout, allow_service):
         if serializer is None:
             raise UsageError(f"--format {fmt}: a {outcome.kind} query gives turtle, nt or jsonld")
         click.echo(outcome.graph.serialize(format=serializer), nl=False, color=True)
+
+
+def _stored_answer(ctx, graph, text: str):
+    """The answer to ``text`` kept with the ``--store`` when it fits the store now (kg.answers), as a
+    QueryOutcome whose rows are read from the file; None when the engine must answer."""
+    obj = ctx.find_root().obj or {}
+    store_dir = obj.get("store_dir")
+    if not store_dir or obj.get("endpoint") or getattr(graph.store, "rdf_term", None) is None:
+        return None
+    from rdflib import Variable
+
+    from kg.answers import find_answer
+    from kg.queries import QueryOutcome, Rows
+
+    answer = find_answer(store_dir, text)
+    if answer is None:
+        return None
+    ctx.call_on_close(answer.close)
+    return QueryOutcome("SELECT", [Variable(v) for v in answer.variables],
+                        Rows(answer.rows(), graph.store.rdf_term, total=answer.total))
 
 
 def _seconds(value):

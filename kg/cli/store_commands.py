@@ -14,9 +14,12 @@ from kg.errors import UsageError
 @click.option("--bundled/--no-bundled", default=True, show_default=True,
               help="Include the bundled ontology and article facts.")
 @click.option("--force", is_flag=True, help="Rebuild even if no file changed.")
+@click.option("--answers/--no-answers", "answers", default=None,
+              help="Keep each stored query's answer with the store, for instant `kg query NAME` "
+                   "(default: on for a new store, else as it was).")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.pass_context
-def load_command(ctx, store_dir, bundled, force, files):
+def load_command(ctx, store_dir, bundled, force, answers, files):
     """Load the bundled graph plus FILES into a persistent store, for fast reopening.
 
     Later commands use it with `kg --store DIR …`; it is refreshed when a file changes.
@@ -34,12 +37,16 @@ def load_command(ctx, store_dir, bundled, force, files):
         raise UsageError("kg load needs --store DIR (where to keep the store)")
     from kg.cli import _input_bytes, watchdog
     watchdog(ctx).allow_input(_input_bytes(list(obj.get("data", [])) + list(files), None))  # memory ∝ data
-    info = load_store(store_dir, list(obj.get("data", [])) + list(files), bundled=bundled, force=force)
+    info = load_store(store_dir, list(obj.get("data", [])) + list(files), bundled=bundled, force=force,
+                      answers=answers)
     if info.rebuilt:
         click.echo(f"loaded {info.triples:,} triples from {len(info.files)} files into {info.directory} "
                    f"in {info.seconds:.1f} s")
     else:
         click.echo(f"{info.directory} is up to date: {info.triples:,} triples from {len(info.files)} files")
+    if info.answers is not None:
+        click.echo(f"stored the answers of {info.answers.answers} queries ({info.answers.rows:,} rows) "
+                   f"in {info.answers.seconds:.1f} s")
 
 
 @main.command("synth")

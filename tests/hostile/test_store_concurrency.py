@@ -90,9 +90,10 @@ def test_two_forced_reloads_at_once_leave_one_good_store(tmp_path, data):
     for code, _out, err in (finish(p) for p in processes):
         assert code == 0 and "Traceback" not in err, err
     assert store_count(store) == triples(data["small"])
-    assert sorted(p.name for p in store.iterdir()) == ["flow-details.jsonl", "flow-edges.csv", "flow-edges.jsonl",
-                                                      "flow-index.json", "kg-store.json",
+    assert sorted(p.name for p in store.iterdir()) == ["answers", "flow-details.jsonl", "flow-edges.csv",
+                                                      "flow-edges.jsonl", "flow-index.json", "kg-store.json",
                                                       "kg-store.load.lock", "kg-store.lock", "oxigraph"]
+    assert all(p.suffix == ".jsonl" for p in (store / "answers").iterdir())  # no half-written answer left
 
 
 def test_a_load_and_a_refresh_adding_data_race_and_both_land(tmp_path, data):
