@@ -28,9 +28,12 @@ from kg.errors import UsageError
               help="Let web pages from ORIGIN (or '*') read answers (CORS); off by default. Repeatable.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also accept requests addressed to NAME (Host header), e.g. behind a proxy. Repeatable.")
+@click.option("--cache-size", default="64M", show_default=True, metavar="SIZE",
+              help="Memory for answers kept to give again (same query, format and limits; the data does "
+                   "not change while serving), e.g. 256M; 0 turns the cache off.")
 @data_option
 @click.pass_context
-def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors, allow_hosts):
+def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors, allow_hosts, cache_size):
     """Serve the graph over HTTP: a SPARQL 1.1 endpoint at /sparql and a workbench in the browser at /.
 
     Read-only and safe to leave running: no SPARQL Update, no SERVICE, FROM reads only the loaded
@@ -47,8 +50,14 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
 
     from kg.server.serve import run
 
+    from kg.server.cache import parse_size
+
     if not math.isfinite(timeout) or timeout <= 0:
         raise UsageError(f"--timeout must be a number of seconds above 0, not {timeout}")
+    try:
+        cache_bytes = parse_size(cache_size)
+    except ValueError as exc:
+        raise UsageError(f"--cache-size: {exc}") from None
     obj = ctx.find_root().obj or {}
     store_dir, data = obj.get("store_dir"), list(obj.get("data", []))
     if store_dir:
@@ -65,4 +74,5 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
     if workers is None:
         workers = max(2, min(4, os.cpu_count() or 2))
     run(host=host, port=port, source=source, timeout=timeout, max_rows=max_rows, workers=workers,
-        max_queue=max_queue, max_body=max_body, cors=tuple(cors), allowed_hosts=tuple(allow_hosts))
+        max_queue=max_queue, max_body=max_body, cors=tuple(cors), allowed_hosts=tuple(allow_hosts),
+        cache_size=cache_bytes)

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from kg.errors import KgError
+from kg.server.cache import AnswerCache
 from kg.server.pool import JobError, PoolError, WorkerPool
 
 #: Media types of the service description, by format name.
@@ -41,6 +42,7 @@ class Settings:
     max_queue: int = 64
     cors: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    cache_size: int = 64 << 20  # bytes of answers kept in memory (kg.server.cache); 0: no cache
 
 
 # --------------------------------------------------------------------------------------------------
@@ -136,14 +138,14 @@ async def sparql_endpoint(request: Request) -> Response:
     defaults = [v for k, v in pairs if k == "default-graph-uri"]
     named = [v for k, v in pairs if k == "named-graph-uri"]
     try:
-        answer = await request.app.state.pool.run(
+        answer, cached = await request.app.state.pool.ask(
             "sparql", text=text, accept=request.headers.get("accept"),
             default_graphs=defaults if defaults or named else None,
             named_graphs=named if defaults or named else None, max_rows=settings.max_rows,
             base_iri=str(request.url.replace(query="", fragment="")))
     except (JobError, PoolError) as exc:
         return text_error(str(exc), exc.status, error_headers(exc))
-    headers = {"X-KG-Rows": str(answer["rows"]), "Vary": "Accept"}
+    headers = {"X-KG-Rows": str(answer["rows"]), "Vary": "Accept", "X-KG-Cache": "hit" if cached else "miss"}
     if answer["truncated"]:
         headers["X-KG-Truncated"] = f"true; only the first {settings.max_rows} rows (--max-rows)"
     media = answer["media_type"]
@@ -226,11 +228,11 @@ def _listed(request: Request, name: str) -> list[str]:
 
 async def api_run(request: Request, job: str, **arguments) -> Response:
     try:
-        data = await request.app.state.pool.run(job, **arguments)
+        data, cached = await request.app.state.pool.ask(job, **arguments)
     except (JobError, PoolError) as exc:
         return JSONResponse({"error": str(exc)}, exc.status, headers=error_headers(exc))
     return Response(json.dumps(data, ensure_ascii=False, indent=2, default=list),
-                    media_type="application/json; charset=utf-8")
+                    media_type="application/json; charset=utf-8", headers={"X-KG-Cache": "hit" if cached else "miss"})
 
 
 def api_options(request: Request, *names: str) -> dict:
@@ -440,7 +442,7 @@ def create_app(settings: Settings, pool: WorkerPool | None = None) -> Starlette:
     from kg.server import pages
 
     pool = pool or WorkerPool(settings.source, size=settings.workers, timeout=settings.timeout,
-                              max_queue=settings.max_queue)
+                              max_queue=settings.max_queue, cache=AnswerCache(settings.cache_size))
 
     routes = [
         Route("/", pages.workbench),

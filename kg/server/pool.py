@@ -10,6 +10,9 @@ Requests beyond the busy workers wait in a queue; when ``max_queue`` requests ar
 next is refused at once (HTTP 429), and a request that waits longer than ``queue_timeout`` for a
 worker gets a 503. So a flood of slow queries costs at most ``size`` processes' time, and everyone
 else gets a prompt answer either way.
+
+With an :class:`~kg.server.cache.AnswerCache`, a job asked again with the same arguments is answered
+from memory, without a worker (the data does not change while the server runs).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import pickle
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kg.errors import KgError
+from kg.server.cache import AnswerCache
 
 
 class PoolError(KgError):
@@ -54,8 +59,10 @@ class WorkerPool:
     """``size`` worker processes serving ``source`` (see :func:`kg.server.worker.open_source`)."""
 
     def __init__(self, source: dict, *, size: int = 2, timeout: float = 10.0, max_queue: int = 64,
-                 queue_timeout: float | None = None, start_timeout: float = 600.0):
+                 queue_timeout: float | None = None, start_timeout: float = 600.0,
+                 cache: AnswerCache | None = None):
         self.source, self.size, self.timeout = source, size, timeout
+        self.cache = cache if cache is not None else AnswerCache(0)
         self.max_queue = max_queue
         self.queue_timeout = timeout if queue_timeout is None else queue_timeout
         self.start_timeout = start_timeout
@@ -144,27 +151,53 @@ class WorkerPool:
         """How the pool is doing: workers idle and in all, requests waiting, workers killed so far."""
         return {"workers": self.size, "alive": len(self._workers),
                 "idle": self._idle.qsize() if self._idle is not None else 0,
-                "waiting": self._waiting, "killed": self.killed, "time_limit_seconds": self.timeout}
+                "waiting": self._waiting, "killed": self.killed, "time_limit_seconds": self.timeout,
+                "cache": self.cache.status()}
 
     async def run(self, job: str, timeout: float | None = None, **arguments):
-        """Run ``job`` in a worker; its value, or JobError / PoolError (timeout, busy, crashed)."""
+        """Run ``job`` in a worker (or answer it from the cache); its value, or JobError / PoolError."""
+        return (await self.ask(job, timeout, **arguments))[0]
+
+    async def ask(self, job: str, timeout: float | None = None, **arguments) -> tuple[object, bool]:
+        """``(value, from_cache)``: as :meth:`run`, and whether the answer came from the cache."""
         if self._closing or self._idle is None:
             raise PoolError("the server is shutting down", 503)
+        key = None
+        if self.cache.enabled:
+            key = self.cache.key(job, arguments)
+            kept = self.cache.get(key)
+            if kept is not None:
+                return pickle.loads(kept)[1], True
+        blob = await self._in_worker(job, timeout, arguments)
+        answer = pickle.loads(blob)
+        if answer[0] == "ok":
+            if key is not None:
+                self.cache.put(key, blob)
+            return answer[1], False
+        raise JobError(answer[2], answer[1])
+
+    async def _take_worker(self) -> _Worker:
+        if not self._idle.empty() and not self._waiting:  # the common case: no timer, no task
+            return self._idle.get_nowait()
         if self._waiting >= self.max_queue and self._idle.empty():
             raise PoolError(f"too many queries at once ({self._waiting} waiting); try again shortly", 429, 1)
         self._waiting += 1
         try:
-            worker = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
+            return await asyncio.wait_for(self._idle.get(), self.queue_timeout)
         except asyncio.TimeoutError:
             raise PoolError(f"server busy: no query worker became free within {self.queue_timeout:g} s; "
                             "try again shortly", 503, 2) from None
         finally:
             self._waiting -= 1
+
+    async def _in_worker(self, job: str, timeout: float | None, arguments: dict) -> bytes:
+        """The worker's pickled answer to one job, within the time limit (else the worker is killed)."""
+        worker = await self._take_worker()
         limit = self.timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         try:
             worker.conn.send((job, arguments))
-            answer = await asyncio.wait_for(_answer(loop, worker.conn), limit)
+            blob = await _answer(loop, worker.conn, limit)
         except asyncio.TimeoutError:
             self._replace(worker)
             raise PoolError(f"query stopped: it ran over the {limit:g} s time limit", 503) from None
@@ -175,9 +208,7 @@ class WorkerPool:
             self._replace(worker)
             raise
         self._idle.put_nowait(worker)
-        if answer[0] == "ok":
-            return answer[1]
-        raise JobError(answer[2], answer[1])
+        return blob
 
     async def close(self) -> None:
         """Stop every worker (the server is shutting down)."""
@@ -189,20 +220,32 @@ class WorkerPool:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 
-async def _answer(loop, conn):
-    """The worker's next message: wait (without a thread) until its pipe is readable, then read it.
+async def _answer(loop, conn, limit: float) -> bytes:
+    """The worker's next message, unpickled by the caller; asyncio.TimeoutError after ``limit`` seconds.
 
-    The worker writes its whole answer at once when it is done, so the read does not wait on work.
+    Waits without a thread until the pipe is readable, then reads: the worker writes its whole answer
+    at once when it is done, so the read does not wait on work.
     """
     readable = loop.create_future()
+
+    def ready():
+        if not readable.done():
+            readable.set_result(None)
+
+    def late():
+        if not readable.done():
+            readable.set_exception(asyncio.TimeoutError())
+
     fd = conn.fileno()
-    loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+    loop.add_reader(fd, ready)
+    timer = loop.call_later(limit, late)
     try:
         await readable
     finally:
+        timer.cancel()
         loop.remove_reader(fd)
     os.set_blocking(fd, True)  # uvloop's add_reader makes it non-blocking; a long answer is read in parts
-    return conn.recv()
+    return conn.recv_bytes()
 
 
 def _receive(conn, timeout):

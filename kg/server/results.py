@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import re
+from json.encoder import encode_basestring as _json_string  # C; as json.dumps(str, ensure_ascii=False)
 from xml.sax.saxutils import escape, quoteattr
 
 #: Format name -> media type, per query form; the first of each is the default.
@@ -130,10 +131,27 @@ def _csv_value(term) -> str:
     return str(term)
 
 
+def _json_text(term) -> str:
+    """One term as SPARQL Results JSON text (the same as ``json.dumps(_json_term(term))``, written directly)."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return '{"type": "uri", "value": ' + _json_string(term.value) + "}"
+    if isinstance(term, ox.Literal):
+        value = _json_string(term.value)
+        if term.language:
+            return '{"type": "literal", "value": ' + value + ', "xml:lang": ' + _json_string(term.language) + "}"
+        datatype = term.datatype.value
+        if datatype != _XSD_STRING:
+            return '{"type": "literal", "value": ' + value + ', "datatype": ' + _json_string(datatype) + "}"
+        return '{"type": "literal", "value": ' + value + "}"
+    return json.dumps(_json_term(term), ensure_ascii=False)
+
+
 def _json_rows(names: list[str], rows: list[tuple]) -> str:
     """The bindings array of SPARQL Results JSON, each distinct term written once (terms recur a lot)."""
     written: dict = {}
-    keys = [json.dumps(n, ensure_ascii=False) + ": " for n in names]
+    keys = [_json_string(n) + ": " for n in names]
     out = []
     for row in rows:
         cells = []
@@ -142,7 +160,7 @@ def _json_rows(names: list[str], rows: list[tuple]) -> str:
                 continue
             text = written.get(term)
             if text is None:
-                text = written[term] = json.dumps(_json_term(term), ensure_ascii=False)
+                text = written[term] = _json_text(term)
             cells.append(key + text)
         out.append("{" + ", ".join(cells) + "}")
     return "[" + ",\n".join(out) + "]"

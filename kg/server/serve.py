@@ -19,6 +19,20 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def _size(count: int) -> str:
+    """``64 MB``, ``512 KB``, ``off`` (for the start-up line).
+
+    >>> _size(64 << 20), _size(0), _size(1000)
+    ('64 MB', 'off', '1000 bytes')
+    """
+    if not count:
+        return "off"
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= factor and count % factor == 0:
+            return f"{count // factor} {unit}"
+    return f"{count} bytes"
+
+
 def run(*, host: str, port: int, **options) -> None:
     """Serve until stopped. Raises KgError when the port is taken or the data cannot be loaded."""
     import uvicorn
@@ -41,7 +55,8 @@ def run(*, host: str, port: int, **options) -> None:
 
     def ready():
         print(f"kg serve: {_url(host, port)}  (SPARQL endpoint: {_url(host, port)}sparql; "
-              f"{settings.workers} workers, time limit {settings.timeout:g} s; Ctrl-C to stop)", flush=True)
+              f"{settings.workers} workers, time limit {settings.timeout:g} s, answer cache "
+              f"{_size(settings.cache_size)}; Ctrl-C to stop)", flush=True)
         if host not in ("127.0.0.1", "::1", "localhost"):
             print("kg serve: warning: listening beyond this machine; anyone who can reach it can query the graph",
                   file=sys.stderr, flush=True)
