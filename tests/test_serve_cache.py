@@ -8,6 +8,7 @@ when the user turned it off.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -160,3 +161,27 @@ def test_a_bad_cache_size_is_one_clear_line(size):
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "--cache-size" in lines[0] and "Traceback" not in result.output
+
+
+def test_a_data_file_changed_while_serving_empties_the_cache(tmp_path):
+    # --data files are read by each worker when it starts. A worker started later (here: after the
+    # only worker was killed at the time limit) reads the file as it is then; the answers cached from
+    # the old file must not be given any more.
+    data = tmp_path / "mine.ttl"
+    prefixes = ('@prefix kgd: <https://w3id.org/aimoney/id/> .\n'
+                '@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n')
+    data.write_text(prefixes + 'kgd:Nvidia rdfs:label "old label"@en .\n', encoding="utf-8")
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with running_server("--data", str(data), "--workers", "1", "--timeout", "1") as base:
+        post(base, NVIDIA_LABELS)
+        status, headers, body = post(base, NVIDIA_LABELS)
+        assert headers["X-KG-Cache"] == "hit" and b"old label" in body
+        data.write_text(prefixes + 'kgd:Nvidia rdfs:label "new label"@en .\n', encoding="utf-8")
+        assert post(base, endless)[0] == 503  # the worker is killed and a new one reads the file
+        for _ in range(300):
+            if status_of(base)["idle"] == 1:
+                break
+            time.sleep(0.1)
+        status, headers, body = post(base, NVIDIA_LABELS)
+        assert status == 200 and headers["X-KG-Cache"] == "miss"
+        assert b"new label" in body and b"old label" not in body

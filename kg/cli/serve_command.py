@@ -62,8 +62,9 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
     store_dir, data = obj.get("store_dir"), list(obj.get("data", []))
     if store_dir:
         from kg.store import open_store
-        # Refresh (or fail with one line) here, once, before the workers open it read-only.
-        open_store(store_dir, data).close()
+        # Refresh (or fail with one line) here, once, before the workers open it read-only; then hold
+        # its read lock while serving, so that no `kg load` swaps the data under the answer cache.
+        held = open_store(store_dir, data)
         source = {"store": os.path.abspath(store_dir)}
     else:
         for path in data:
@@ -71,8 +72,13 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
                 from kg.errors import InputFileError
                 raise InputFileError(f"{path}: no such file")
         source = {"data": [os.path.abspath(p) for p in data]}
+        held = None
     if workers is None:
         workers = max(2, min(4, os.cpu_count() or 2))
-    run(host=host, port=port, source=source, timeout=timeout, max_rows=max_rows, workers=workers,
-        max_queue=max_queue, max_body=max_body, cors=tuple(cors), allowed_hosts=tuple(allow_hosts),
-        cache_size=cache_bytes)
+    try:
+        run(host=host, port=port, source=source, timeout=timeout, max_rows=max_rows, workers=workers,
+            max_queue=max_queue, max_body=max_body, cors=tuple(cors), allowed_hosts=tuple(allow_hosts),
+            cache_size=cache_bytes)
+    finally:
+        if held is not None:
+            held.close()

@@ -75,6 +75,12 @@ class AnswerCache:
             self.evictions += 1
         return True
 
+    def clear(self) -> None:
+        """Forget every answer (the counters stay)."""
+        self.evictions += len(self._entries)
+        self._entries.clear()
+        self.bytes = 0
+
     def status(self) -> dict:
         """Entries, bytes held and the bound, hits, misses and evictions so far (for /api/status)."""
         return {"entries": len(self._entries), "bytes": self.bytes, "max_bytes": self.max_bytes,

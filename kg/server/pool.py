@@ -63,6 +63,7 @@ class WorkerPool:
                  cache: AnswerCache | None = None):
         self.source, self.size, self.timeout = source, size, timeout
         self.cache = cache if cache is not None else AnswerCache(0)
+        self._fingerprint = None
         self.max_queue = max_queue
         self.queue_timeout = timeout if queue_timeout is None else queue_timeout
         self.start_timeout = start_timeout
@@ -106,7 +107,19 @@ class WorkerPool:
         if message[0] != "ready":
             self._kill(worker)
             raise StartError(message[1])
+        self._check_data()
         return worker
+
+    def _check_data(self) -> None:
+        """Empty the answer cache if the data on disk changed since the last worker started."""
+        from kg.server.worker import data_fingerprint
+
+        now = data_fingerprint(self.source)
+        if self._fingerprint is not None and now != self._fingerprint:
+            print("kg serve: the data files changed while serving; the answer cache was emptied "
+                  "(restart the server to serve the new data from every worker)", file=sys.stderr, flush=True)
+            self.cache.clear()
+        self._fingerprint = now
 
     def _kill(self, worker: _Worker) -> None:
         self._workers.discard(worker)

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 from kg.errors import KgError, NoResultsError, QuerySyntaxError, UnknownEntityError, UnknownQueryError
 
@@ -27,6 +28,30 @@ def open_source(source: dict):
         return open_store(source["store"])
     from kg.graph import load_graph
     return load_graph(source.get("data", []), store="oxigraph")
+
+
+def data_fingerprint(source: dict) -> tuple:
+    """What the data a worker loads looks like on disk now (paths, sizes, modification times).
+
+    The server's answer cache is only right while every worker answers from the same data: a worker
+    started later (after a timeout killed one) that sees a different fingerprint means a file changed
+    meanwhile, and the server then empties its cache. A ``--store`` cannot change while the server
+    holds its read lock; its manifest and database folder are compared all the same.
+    """
+    if source.get("store"):
+        from kg.store import DATABASE_NAME, MANIFEST_NAME
+        paths = [Path(source["store"]) / MANIFEST_NAME, Path(source["store"]) / DATABASE_NAME]
+    else:
+        from kg.graph import bundled_files
+        paths = [*bundled_files(), *map(Path, source.get("data", []))]
+    marks = []
+    for path in paths:
+        try:
+            found = path.stat()
+            marks.append((str(path), found.st_size, found.st_mtime_ns))
+        except OSError:
+            marks.append((str(path), None, None))
+    return tuple(marks)
 
 
 def main(conn, source: dict) -> None:
@@ -86,7 +111,7 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     from kg.server import results
     from kg.server.guard import checked_query
 
-    full = sparql_prologue() + checked_query(text)
+    full = _prologue(sparql_prologue) + checked_query(text)
     dataset = {}
     try:
         if default_graphs is not None or named_graphs is not None:
@@ -122,6 +147,12 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     except (SyntaxError, ValueError, OSError, RuntimeError) as exc:
         raise _query_error(exc, full) from exc
     return {"body": body, "media_type": media, "truncated": truncated, "rows": len(rows)}
+
+
+def _prologue(make, kept: list = []) -> str:  # noqa: B006 - computed once per worker, on purpose
+    if not kept:
+        kept.append(make())
+    return kept[0]
 
 
 def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_rows: int = 10_000) -> dict:
