@@ -3,21 +3,26 @@
 Run on demand (not part of the test suite):
 
     python benchmarks/bench_serve.py                                  # bundled, 10k, 100k; 8 and 50 clients
+    python benchmarks/bench_serve.py --servers kg,kg-nocache,oxigraph --sizes bundled
     python benchmarks/bench_serve.py --sizes bundled,10000 --duration 3
     python benchmarks/bench_serve.py --sizes bundled --clients 8 --queries people,money-into
 
 For each size the data is prepared once: the bundled data alone, or the bundled data plus a synthetic
 network (``kg synth --deals N --seed 1``), loaded into a persistent store for each server (``kg load
---store`` for kg, ``oxigraph load`` for Oxigraph; rdflib-endpoint reads the files, on its Oxigraph
-store). Then each server is started in turn on a free loopback port, and every stored query (its text
-with the default parameters bound and the prefixes declared, so every server gets the same text) is
-POSTed by N client threads (keep-alive connections, ``Accept: application/sparql-results+json``) for
-``--duration`` seconds. Reported per query: answers per second, p50 and p99 latency of the answers,
-errors (non-200, timeouts, resets) and the number of result rows.
+--store`` for kg, ``oxigraph load`` for Oxigraph; rdflib-endpoint serves Oxigraph's store, opened
+read-only through oxrdflib, with its own query engine). Then each server is started in turn on a free
+loopback port — kg twice: ``kg`` as it starts by default (with its answer cache) and ``kg-nocache``
+(``--cache-size 0``, every request runs its query) — and every stored query (its text with the
+default parameters bound and the prefixes declared, so every server gets the same text) is asked once
+(warm-up), then POSTed by N client threads (keep-alive connections, ``Accept:
+application/sparql-results+json``) for ``--duration`` seconds. Reported per query: answers per
+second, p50 and p99 latency of the answers, errors (non-200, timeouts, resets) and the number of
+result rows (every server's count when they differ).
 
 Caps, so a run cannot eat the machine: a request waits at most ``--request-timeout`` seconds (then it
 counts as an error); a query that had errors at the lower client count is not run at the higher ones
-("not run"), and the server is restarted after errors so stuck work does not slow the next query.
+("not run"), nor a query whose warm-up request failed, and the server is restarted after errors so
+stuck work does not slow the next query.
 kg serve runs with ``--max-rows`` raised (the others have no row cap) and ``--timeout`` equal to the
 request timeout.
 
@@ -278,8 +283,12 @@ def write_results(path: Path, meta: dict, results: list[dict], small: set[str]) 
         keys = sorted({(r["query"], r["clients"]) for r in rows}, key=lambda k: (k[0], k[1]))
         for query, clients in keys:
             cells = {r["server"]: r for r in rows if r["query"] == query and r["clients"] == clients}
-            count = next((c["rows"] for c in cells.values() if c.get("rows") is not None), None)
-            line = f"| {query} | {clients} | {'' if count is None else f'{count:,}'} |"
+            counts = {n: c["rows"] for n, c in cells.items() if c.get("rows") is not None}
+            count = next(iter(counts.values()), None)
+            shown = "" if count is None else f"{count:,}"
+            if len(set(counts.values())) > 1:  # servers disagree: show every count, never hide it
+                shown = " / ".join(f"{n}: {v:,}" for n, v in counts.items()) + " (DIFFER)"
+            line = f"| {query} | {clients} | {shown} |"
             for server in meta["servers"]:
                 c = cells.get(server)
                 if c is None or c.get("skipped"):
