@@ -45,6 +45,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,14 +129,35 @@ class Server:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(5)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
     def restart(self) -> None:
+        """Start afresh after errors, so that work still running does not slow the next query.
+
+        kg stops such work itself (its time limit kills the worker): waiting until its workers are idle
+        again is enough, and saves reloading the store.
+        """
+        if self.name in KG_SERVERS and self._wait_idle():
+            return
         self.stop()
         self.start()
+
+    def _wait_idle(self, seconds: float = 60.0) -> bool:
+        status_url = self.url.rsplit("/", 1)[0] + "/api/status"
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(status_url, timeout=5) as answer:
+                    status = json.loads(answer.read())
+                if status["idle"] == status["workers"] and status["waiting"] == 0:
+                    return True
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        return False
 
 
 def warm_up(url: str, query: str, request_timeout: float) -> str | None:
