@@ -468,7 +468,7 @@ def create_app(settings: Settings, pool: WorkerPool | None = None) -> Starlette:
     if settings.cors:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors),
                                      allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"],
-                                     expose_headers=["X-KG-Truncated", "X-KG-Rows"]))
+                                     expose_headers=["X-KG-Truncated", "X-KG-Rows", "X-KG-Cache"]))
     middleware += [Middleware(HostAllowlist, bound_host=settings.host, allowed=settings.allowed_hosts),
                    Middleware(BodyLimit, limit=settings.max_body)]
     app = Starlette(routes=routes, middleware=middleware,
