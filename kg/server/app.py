@@ -312,7 +312,7 @@ class HostAllowlist:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and self.allowed:
-            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
             if _host_name(host) not in self.allowed:
                 await text_error("Host header not allowed: open this server by its own address "
                                  "(or start it with --allow-host NAME)", 421)(scope, receive, send)

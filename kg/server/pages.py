@@ -58,7 +58,9 @@ async def _run(request: Request, job: str, **arguments):
         return None, error_page(request, title, str(exc), exc.status, error_headers(exc))
 
 
+@lru_cache(maxsize=1)
 def _stored_queries():
+    """The stored queries by name, read once (the server serves the queries it started with)."""
     from kg.queries import stored_queries
     return {q.name: q for q in stored_queries()}
 

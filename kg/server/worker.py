@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import traceback
+from functools import lru_cache
 from pathlib import Path
 
 from kg.errors import KgError, NoResultsError, QuerySyntaxError, UnknownEntityError, UnknownQueryError
@@ -106,12 +107,11 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     """
     import pyoxigraph as ox
 
-    from kg.graph import sparql_prologue
     from kg.queries import _query_error
     from kg.server import results
     from kg.server.guard import checked_query
 
-    full = _prologue(sparql_prologue) + checked_query(text)
+    full = _prologue() + checked_query(text)
     dataset = {}
     try:
         if default_graphs is not None or named_graphs is not None:
@@ -149,10 +149,17 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     return {"body": body, "media_type": media, "truncated": truncated, "rows": len(rows)}
 
 
-def _prologue(make, kept: list = []) -> str:  # noqa: B006 - computed once per worker, on purpose
-    if not kept:
-        kept.append(make())
-    return kept[0]
+@lru_cache(maxsize=1)
+def _stored_by_name() -> dict:
+    """The stored queries by name, read once per worker (it serves the queries it started with)."""
+    from kg.queries import stored_queries
+    return {q.name: q for q in stored_queries()}
+
+
+@lru_cache(maxsize=1)
+def _prologue() -> str:
+    from kg.graph import sparql_prologue
+    return sparql_prologue()
 
 
 def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_rows: int = 10_000) -> dict:
@@ -162,11 +169,11 @@ def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_
     for an HTML table: ``(text, entity name or None)``.
     """
     from kg.graph import KGD
-    from kg.queries import _display, format_select, prepare_query, run_query, stored_queries
+    from kg.queries import _display, format_select, prepare_query, run_query
     from kg.server.guard import checked_query
 
     # Only the stored queries by name: never a path or text from the URL.
-    query = {q.name: q for q in stored_queries()}.get(name)
+    query = _stored_by_name().get(name)
     if query is None:
         raise UnknownQueryError(f"no stored query named {name!r}")
     text = checked_query(prepare_query(graph, query, values or {}))
