@@ -27,7 +27,9 @@ kg serve runs with ``--max-rows`` raised (the others have no row cap) and ``--ti
 request timeout.
 
 The servers need ``oxigraph`` and ``rdflib-endpoint`` (pip packages) on PATH, or ``--oxigraph`` and
-``--rdflib-endpoint`` naming their executables. Results go to benchmarks/RESULTS-serve.md (``--out``).
+``--rdflib-endpoint`` naming their executables; rdflib-endpoint is best kept in a venv of its own
+(``python -m venv /tmp/rep && /tmp/rep/bin/pip install rdflib-endpoint==0.6.3 oxrdflib``), whose
+``python`` runs the launcher above. Results go to benchmarks/RESULTS-serve.md (``--out``).
 """
 
 from __future__ import annotations
