@@ -40,14 +40,18 @@ def _servers():
 
 def timed(args: list[str], env=None, timeout: float = 1800) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - started, f"FAILED: stopped after {timeout:g} s (--timeout)"
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
         return seconds, "FAILED: " + (done.stderr.strip().splitlines() or ["?"])[-1][:150]
     return seconds, done.stdout
 
 
-def bench(n: int, work: Path, log, result: dict, save, data: Path | None = None, store: Path | None = None) -> dict:
+def bench(n: int, work: Path, log, result: dict, save, data: Path | None = None, store: Path | None = None,
+          limit: float = 1800) -> dict:
     """One size: ``data`` (a `kg synth` file) and ``store`` (its `kg load --store`) are made here unless
     given (a 100k store takes minutes to load on a busy machine; its load time is then not measured)."""
     servers = _servers()
@@ -71,15 +75,15 @@ def bench(n: int, work: Path, log, result: dict, save, data: Path | None = None,
         result["push_s"], result["push_out"] = push_s, out.strip().splitlines()[-1] if out else ""
         triples = int(out.split("pushed ")[1].split(" ")[0].replace(",", "")) if "pushed " in out else 0
         result["triples"] = triples
-        log(f"{n}: load {load_s:.1f} s, push {push_s:.1f} s ({triples} triples)")
-        commands = [("cycles --max-length 4", ["cycles", "--max-length", "4"]),
-                    ("trace kgd:synth-org-0", ["trace", "kgd:synth-org-0"]),
-                    ("viz", ["viz", "-o", str(work / "web.html")])]
-        commands += [(f"query {q.stem}", ["query", q.stem, "--format", "csv"]) for q in sorted((ROOT / "queries").glob("*.rq"))]
+        log(f"{n}: load {load_s or 0:.1f} s, push {push_s:.1f} s ({triples} triples)")
+        commands = [(f"query {q.stem}", ["query", q.stem, "--format", "csv"]) for q in sorted((ROOT / "queries").glob("*.rq"))]
+        commands += [("cycles --max-length 4", ["cycles", "--max-length", "4"]),
+                     ("trace kgd:synth-org-0", ["trace", "kgd:synth-org-0"]),
+                     ("viz", ["viz", "-o", str(work / "web.html")])]
         for label, args in commands:
             result["load_avg"].append(os.getloadavg()[0])
             local_s, local_out = timed(KG + ["--store", str(store), *args])
-            remote_s, remote_out = timed(KG + ["--endpoint", server.url, "--graph", GRAPH, *args])
+            remote_s, remote_out = timed(KG + ["--endpoint", server.url, "--graph", GRAPH, *args], timeout=limit)
             same = ("same output" if local_out == remote_out else
                     "FAILED" if remote_out.startswith("FAILED") else "output differs")
             result["rows"].append((label, local_s, remote_s, same, remote_out[:160] if remote_out.startswith("FAILED") else ""))
@@ -133,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--deals", type=int, nargs="+", default=[10000])
     parser.add_argument("-o", "--output", default=None)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds a remote command may take")
     parser.add_argument("--data", action="append", default=[], metavar="DEALS=FILE",
                         help="use this `kg synth` file for that size instead of making one")
     parser.add_argument("--store", action="append", default=[], metavar="DEALS=DIR",
@@ -152,7 +157,8 @@ def main() -> None:
 
         for n in args.deals:
             results.append({})
-            bench(n, Path(tmp), log, results[-1], save, data=given(args.data, n), store=given(args.store, n))
+            bench(n, Path(tmp), log, results[-1], save, data=given(args.data, n), store=given(args.store, n),
+                  limit=args.timeout)
             save()
     print(report(results, started))
 

@@ -3,8 +3,9 @@
 The bundled graph plus the user's files replace the content of one named graph, in three steps:
 
 With a Graph Store Protocol URL (``--gsp-url``), one streamed ``PUT`` of N-Triples replaces the
-graph's content: the store applies it whole or not at all. Without one, SPARQL Update does it in
-three steps:
+graph's content: the store applies it whole or not at all. Past :data:`GSP_REQUEST` triples it is a PUT
+of the first ones and POSTs of the rest (a failure then says to push again). Without a GSP URL,
+SPARQL Update does it in three steps:
 
 1. the triples are sent into a temporary graph (``IRI`` + :data:`PARTIAL_SUFFIX`), emptied first,
    with ``INSERT DATA`` in batches small enough for every store's parser;
@@ -36,6 +37,10 @@ PARTIAL_SUFFIX = "--kg-push-partial"
 UPDATE_BATCH = 2_000
 #: Triples per progress step of a Graph Store Protocol PUT.
 GSP_BATCH = 50_000
+#: Most triples in one Graph Store Protocol request: a larger graph goes as a PUT of the first ones (which
+#: replaces the graph's content) and POSTs of the rest. One PUT of 2.27M triples (100k synthetic deals)
+#: left Virtuoso 7.2 waiting on its own locks, idle, for minutes ("Monitor: Many lock waits" in its log).
+GSP_REQUEST = 250_000
 #: The slowest rate a store is given to take in or move a graph before a request times out (a PUT or
 #: MOVE of millions of triples takes minutes): the time limit is at least triples / this many seconds.
 SLOWEST_RATE = 2_000
@@ -108,7 +113,9 @@ def push(endpoint: Endpoint, graph: str, files: Iterable[str | Path] = (), *, bu
 
 def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: float) -> PushResult:
     """One Graph Store Protocol PUT of every triple, streamed: the store replaces the graph's content in
-    one request, so a PUT that fails leaves the old content (the store discards a partial body)."""
+    one request, so a PUT that fails leaves the old content (the store discards a partial body). Past
+    :data:`GSP_REQUEST` triples, a PUT of the first ones and POSTs of the rest: one that fails leaves the
+    graph partial, and the message says to run the push again (the rerun's PUT replaces it all)."""
     gsp = endpoint.gsp_url
 
     # Serialized first: Virtuoso refuses a chunked body (HTTP 501), so the length must be known.
@@ -118,9 +125,16 @@ def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: flo
         end = text.find(b"\n", min(start + GSP_BATCH * 150, len(text) - 1)) + 1 or len(text)
         chunks.append((text.count(b"\n", start, end), text[start:end]))
         start = end
+    requests, lines = [[]], 0  # the pieces each request sends
+    for count, chunk in chunks:
+        if lines + count > GSP_REQUEST and requests[-1]:
+            requests.append([])
+            lines = 0
+        requests[-1].append((count, chunk))
+        lines += count
 
-    def body():
-        for count, chunk in chunks:
+    def body(pieces):
+        for count, chunk in pieces:
             yield chunk
             if progress is not None:
                 progress(count)
@@ -129,10 +143,12 @@ def _put(endpoint: Endpoint, graph: str, store, total: int, progress, clock: flo
         # (else the body would go twice); it also checks the URL and the credentials.
         endpoint.request("GET", gsp, params={"graph": graph + PARTIAL_SUFFIX}, also_ok=(404,),
                          headers={"Accept": "application/n-triples"}, what=" (checking the Graph Store Protocol URL)")
-        endpoint.request("PUT", gsp, params={"graph": graph}, content=body(), retry=False,
-                         headers={"Content-Type": "application/n-triples",
-                                  "Content-Length": str(sum(len(chunk) for _n, chunk in chunks))},
-                         what=" (sending triples)", timeout=total / SLOWEST_RATE)
+        for number, pieces in enumerate(requests):
+            sent = sum(count for count, _chunk in pieces)
+            endpoint.request("PUT" if number == 0 else "POST", gsp, params={"graph": graph}, content=body(pieces),
+                             retry=False, headers={"Content-Type": "application/n-triples",
+                                                   "Content-Length": str(sum(len(chunk) for _n, chunk in pieces))},
+                             what=" (sending triples)", timeout=sent / SLOWEST_RATE)
         final = endpoint.count(graph)
     except EndpointError as exc:
         raise EndpointError(f"{exc} — the push did not complete; run the same `kg push` again") from None

@@ -385,6 +385,32 @@ def test_pushing_twice_keeps_the_count(writable):
     assert _count(pushed) == expected
 
 
+def test_a_large_push_goes_as_a_put_and_posts(writable, monkeypatch):
+    """Past kg.push.GSP_REQUEST triples, a Graph Store push is a PUT and then POSTs (one PUT of 2.27M
+    triples left Virtuoso waiting on its own locks): the same count, twice, no duplicates."""
+    from kg.remote import Endpoint
+
+    pushed = writable
+    monkeypatch.setattr("kg.push.GSP_REQUEST", 1_000)
+    monkeypatch.setattr("kg.push.GSP_BATCH", 50)  # pieces of about 50 triples
+    methods, request = [], Endpoint.request
+
+    def recording(self, method, url, **kwargs):
+        if url == self.gsp_url:
+            methods.append(method)
+        return request(self, method, url, **kwargs)
+    monkeypatch.setattr(Endpoint, "request", recording)
+    graph = GRAPH + "-in-requests"
+    for _time in range(2):
+        methods.clear()
+        result = push(pushed, graph=graph)
+        assert "graph store protocol" in result.output
+        assert methods.count("PUT") == 1 and methods.count("POST") >= 2, methods  # 2,833 triples: 3 requests
+        assert _count(pushed, graph) == _count(pushed)
+    there = kg("--endpoint", pushed.url, "--graph", graph, "cycles")
+    assert there.output == kg("cycles").output
+
+
 def test_push_with_sparql_update_alone(writable):
     """Without a Graph Store Protocol URL: INSERT DATA into a temporary graph, then MOVE."""
     pushed = writable
