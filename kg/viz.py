@@ -173,6 +173,16 @@ def _size(data) -> float:
     return float(value) if value is not None else 0.0
 
 
+def _rank_key(edge) -> tuple:
+    """Largest first (by :func:`_size`), then by the edge's key: ``sorted(edges, key=_rank_key)``.
+    :func:`_size` written out, as a page of 100k flows sorts them all."""
+    data = edge[3]
+    value = data.get("high")
+    if value is None:
+        value = data.get("low")
+    return (-float(value) if value is not None else -0.0, edge[0], edge[1], edge[2])
+
+
 def _keep_largest(G, edges, top, max_nodes, focus_key):
     """Keys (u, v, k) of the flows to draw, and descriptions of those left out (largest first).
 
@@ -182,7 +192,7 @@ def _keep_largest(G, edges, top, max_nodes, focus_key):
     """
     if top is None and len(G.nodes) <= max_nodes:
         return None, []
-    ranked = sorted(edges, key=lambda e: (-_size(e[3]), e[0], e[1], e[2]))
+    ranked = sorted(edges, key=_rank_key)
     kept, seen, left = [], ({focus_key} if focus_key is not None else set()), []
     for u, v, k, data in ranked:
         if (top is None or len(kept) < top) and u in seen and v in seen:  # no new party: always fits
