@@ -98,7 +98,7 @@ class Endpoint:
         self.update_url = _strip_userinfo(self.update_url) if self.update_url else self.url
         self.gsp_url = _strip_userinfo(self.gsp_url) if self.gsp_url else None
         self._client = None
-        self._scrollable = False  # page with a sliced subquery (Virtuoso past 10,000 sorted rows)
+        self._uncapped_sort = False  # pages without LIMIT (the store refused to sort a page's rows at its top)
 
     @classmethod
     def from_environment(cls, url: str, **options) -> "Endpoint":
@@ -216,25 +216,21 @@ class Endpoint:
 
         The query is asked once unordered (``LIMIT page_size``); an answer of :data:`_TRUSTED_ROWS` rows or
         more is checked against a count of them. When the store capped it (Virtuoso at its
-        ``ResultSetMaxRows``) or there are more than ``page_size``, the rows are read in pages of the
-        ordered query. Sorting is done here (unless not ``ordered``), so the store sorts only when it
-        must page.
+        ``ResultSetMaxRows``) or there are more than ``page_size``, the rows are read in keyset pages
+        (:meth:`_keyset_pages`). Sorting is done here (unless not ``ordered``), so the store sorts only
+        when it must page.
         """
         body, _, order = query.rpartition(" ORDER BY ")
         variables = re.findall(r"\?(\w+)", order)
-        rows = self._rows(self._post_query(f"{body}\nLIMIT {self.page_size}", accept=RESULTS))
+        first = _json(self._post_query(f"{body}\nLIMIT {self.page_size}", accept=RESULTS), self.shown)
+        rows, names = first.get("results", {}).get("bindings", []), first.get("head", {}).get("vars", [])
         total = len(rows)
         if total >= min(_TRUSTED_ROWS, self.page_size):  # as many as a store may cap answers at: count them
             counted = self._rows(self._post_query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {body} }} }}", accept=RESULTS))
             total = int(counted[0]["n"]["value"]) if counted else 0
         if len(rows) != total:  # capped by the store, or too many for one answer: pages
-            size, rows = min(self.page_size, len(rows) or self.page_size), []
-            while len(rows) < total:
-                page = self._rows(self._page(query, size, len(rows)))
-                if not page:
-                    break
-                rows.extend(page)
-                size = min(size, len(page))  # a shorter page: the store's cap
+            keys = variables + [n for n in names if n not in variables]
+            rows = self._keyset_pages(body, keys, total, min(self.page_size, len(rows) or self.page_size))
             if len(rows) != total:
                 raise EndpointError(f"{self.shown}: read {len(rows):,} of {total:,} rows; the graph changed while "
                                     f"it was read, or the store caps answers: run the command again")
@@ -242,22 +238,76 @@ class Endpoint:
             rows.sort(key=_sort_key(variables))
         return rows
 
+    def _keyset_pages(self, body: str, keys: list[str], total: int, size: int) -> list[dict]:
+        """The rows of the SELECT ``body`` (up to ``total``), read in pages by keyset: each page is ordered
+        by a text key per variable in ``keys`` (:func:`_key_expression`) and starts at the last row read
+        (``FILTER`` key >= that row's key), with no OFFSET, so the store never sorts more than a page's
+        rows at its top, whatever the size (Virtuoso refuses ORDER BY + LIMIT + OFFSET past
+        ``MaxSortedTopRows``, 10,000 rows by default).
+
+        Rows equal to the last one read (a multiset answer's duplicates) are asked again and skipped:
+        ``keys`` are all of the answer's variables, so rows with the same key are the same row, and
+        their count is what is kept. The skipped rows are checked to be those read, so a store whose
+        FILTER and ORDER BY disagree fails loudly instead of losing or repeating rows.
+        """
+        expressions = [_key_expression(f"?{v}") for v in keys]
+        order = " ".join(expressions)
+        rows: list[dict] = []
+        while len(rows) < total:
+            tied, last, where = 0, None, f"{{ {body} }}"
+            if rows:
+                last = _row_id(rows[-1], keys)
+                while tied < len(rows) and _row_id(rows[-1 - tied], keys) == last:
+                    tied += 1
+                where += f" FILTER({_at_or_after(expressions, self._key_values(keys, rows[-1]))})"
+            page = self._sorted_page(f"SELECT * WHERE {{ {where} }}\nORDER BY {order}", size + tied)
+            again, page = page[:tied], page[tied:]
+            if [_row_id(b, keys) for b in again] != [last] * tied:
+                raise EndpointError(f"{self.shown}: the store's pages do not join up (its FILTER and ORDER BY "
+                                    f"order rows differently, or the graph changed while it was read); "
+                                    f"set KG_ENDPOINT_PAGE_SIZE to read more rows at once, or run the command again")
+            if not page:
+                break
+            rows.extend(page)
+        return rows
+
     def _rows(self, response) -> list:
         return _json(response, self.shown).get("results", {}).get("bindings", [])
 
-    def _page(self, query: str, size: int, offset: int):
-        accept = RESULTS
-        if offset and self._scrollable:
-            return self._post_query(f"SELECT * WHERE {{ {{ {query} }} }}\nLIMIT {size} OFFSET {offset}", accept)
-        try:
-            return self._post_query(f"{query}\nLIMIT {size} OFFSET {offset}", accept)
-        except EndpointError as exc:
-            # Virtuoso sorts at most MaxSortedTopRows (10,000) rows for ORDER BY + OFFSET; its documented
-            # way past that is the ordered query as a subquery, sliced outside ("scrollable cursor").
-            if "SR353" not in str(exc) or self._scrollable:
-                raise
-            self._scrollable = True
-            return self._page(query, size, offset)
+    def _sorted_page(self, query: str, size: int) -> list[dict]:
+        """The first ``size`` rows of an ordered ``query``: with ``LIMIT``, or, once the store refused to
+        sort that many at its top (Virtuoso's SR353 past ``MaxSortedTopRows``), without: the store's own
+        cap on rows (Virtuoso's ``ResultSetMaxRows``) then ends the page, however many that is."""
+        if not self._uncapped_sort:
+            try:
+                return self._rows(self._post_query(f"{query}\nLIMIT {size}", accept=RESULTS))
+            except EndpointError as exc:
+                if "SR353" not in str(exc):
+                    raise
+                self._uncapped_sort = True
+        return self._rows(self._post_query(query, accept=RESULTS))
+
+    def _key_values(self, keys: list[str], row: dict) -> list[str]:
+        """What :func:`_key_expression` gives in the store for the variables ``keys`` of ``row``. A
+        literal's key is asked of the store (its STR of a number or boolean may not be the text its
+        answers carry: Virtuoso writes 10e0 as "10.0" and STR gives "10"); IRIs' and blank nodes' are
+        their text and kind."""
+        values, literals = [], []
+        for name in keys:
+            cell = row.get(name)
+            kind = cell["type"] if cell else None
+            values.append("" if kind is None else "0" if kind == "bnode" else "1" + cell["value"] if kind == "uri" else None)
+            if values[-1] is None:
+                literals.append((len(values) - 1, _literal_text(cell)))
+        if literals:
+            names = [f"?_kg_v{i}" for i, _ in literals]
+            asked = " ".join(f"({_key_expression(n)} AS ?_kg_k{i})" for n, (i, _) in zip(names, literals))
+            query = (f"SELECT {asked} WHERE {{ VALUES ({' '.join(names)}) "
+                     f"{{ ({' '.join(text for _, text in literals)}) }} }}")
+            answer = self._rows(self._post_query(query, accept=RESULTS))
+            for i, _ in literals:
+                values[i] = answer[0][f"_kg_k{i}"]["value"] if answer and f"_kg_k{i}" in answer[0] else ""
+        return values
 
     def count(self, graph: str | None = None) -> int:
         """How many triples the (named) graph holds."""
@@ -277,6 +327,54 @@ class Endpoint:
 
 
 _UNBOUND = {"key": (-1, "", "")}
+
+
+def _key_expression(variable: str) -> str:
+    """A SPARQL expression giving ``variable``'s term as one text that orders and compares the same in
+    a FILTER and in ORDER BY in every store (SPARQL compares plain strings by code point, where terms of
+    different kinds do not compare at all): "" unbound, "0" a blank node, "1" + an IRI, "2" + a
+    literal's text, language and datatype (different terms, different keys; blank nodes aside)."""
+    v = variable
+    return (f'COALESCE(IF(isLITERAL({v}), CONCAT("2", STR({v}), " ", LANG({v}), " ", COALESCE(STR(DATATYPE({v})), "")), '
+            f'IF(isIRI({v}), CONCAT("1", STR({v})), "0")), "")')
+
+
+def _at_or_after(expressions: list[str], values: list[str]) -> str:
+    """A FILTER condition: the keys ``expressions`` at or after ``values``, in lexicographic order.
+
+    >>> print(_at_or_after(["?a", "?b"], ["x", 'y"']))
+    (?a > "x" || ?a = "x" && ?b >= "y\\"")
+    """
+    condition = ""
+    for expression, value in reversed(list(zip(expressions, values))):
+        text = _string(value)
+        condition = (f"{expression} >= {text}" if not condition else
+                     f"({expression} > {text} || {expression} = {text} && {condition})")
+    return condition
+
+
+def _string(text: str) -> str:
+    """``text`` as a SPARQL string literal."""
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+               .replace("\t", "\\t").replace("\b", "\\b").replace("\f", "\\f"))
+    return f'"{escaped}"'
+
+
+def _literal_text(cell: dict) -> str:
+    """A SPARQL JSON literal cell as SPARQL text."""
+    if cell.get("xml:lang"):
+        return f"{_string(cell['value'])}@{cell['xml:lang']}"
+    return f"{_string(cell['value'])}^^<{cell.get('datatype') or XSD_STRING}>"
+
+
+def _row_id(row: dict, keys: list[str]) -> tuple:
+    """A row's terms for ``keys``, blank nodes all alike (their labels are per answer)."""
+    return tuple((c["type"], "", None, None) if c["type"] == "bnode" else
+                 (c["type"], c["value"], c.get("xml:lang"), c.get("datatype"))
+                 for c in (row.get(k, _UNBOUND_CELL) for k in keys))
+
+
+_UNBOUND_CELL = {"type": "unbound", "value": ""}
 
 
 def _sort_key(variables: list[str]):
