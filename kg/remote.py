@@ -245,22 +245,28 @@ class Endpoint:
         rows at its top, whatever the size (Virtuoso refuses ORDER BY + LIMIT + OFFSET past
         ``MaxSortedTopRows``, 10,000 rows by default).
 
-        Rows equal to the last one read (a multiset answer's duplicates) are asked again and skipped:
-        ``keys`` are all of the answer's variables, so rows with the same key are the same row, and
-        their count is what is kept. The skipped rows are checked to be those read, so a store whose
-        FILTER and ORDER BY disagree fails loudly instead of losing or repeating rows.
+        A literal's key is the one the store computes, sent along with the row: its STR of a number is
+        not always the text its answers carry (Virtuoso answers 10e0 as "10.0", STR gives "10"); an
+        IRI's and a blank node's are their kind and text. Rows equal to the last one read (a multiset
+        answer's duplicates) are asked again and skipped: ``keys`` are all of the answer's variables, so
+        rows with the same key are the same row, and their count is what is kept. The skipped rows are
+        checked to be those read, so pages that do not join up fail loudly instead of losing or
+        repeating rows.
         """
         expressions = [_key_expression(f"?{v}") for v in keys]
-        order = " ".join(expressions)
+        echoed = " ".join(f"(IF(isLITERAL(?{v}), {e}, ?_kg_unbound) AS ?_kg_k{i})"
+                          for i, (v, e) in enumerate(zip(keys, expressions)))
+        head, order = f"SELECT {' '.join('?' + v for v in keys)} {echoed}", " ".join(expressions)
         rows: list[dict] = []
+        boundary: list[str] = []
         while len(rows) < total:
             tied, last, where = 0, None, f"{{ {body} }}"
             if rows:
                 last = _row_id(rows[-1], keys)
                 while tied < len(rows) and _row_id(rows[-1 - tied], keys) == last:
                     tied += 1
-                where += f" FILTER({_at_or_after(expressions, self._key_values(keys, rows[-1]))})"
-            page = self._sorted_page(f"SELECT * WHERE {{ {where} }}\nORDER BY {order}", size + tied)
+                where += f" FILTER({_at_or_after(expressions, boundary)})"
+            page = self._sorted_page(f"{head} WHERE {{ {where} }}\nORDER BY {order}", size + tied)
             again, page = page[:tied], page[tied:]
             if [_row_id(b, keys) for b in again] != [last] * tied:
                 raise EndpointError(f"{self.shown}: the store's pages do not join up (its FILTER and ORDER BY "
@@ -268,6 +274,10 @@ class Endpoint:
                                     f"set KG_ENDPOINT_PAGE_SIZE to read more rows at once, or run the command again")
             if not page:
                 break
+            boundary = _key_values(keys, page[-1])
+            for b in page:
+                for i in range(len(keys)):
+                    b.pop(f"_kg_k{i}", None)
             rows.extend(page)
         return rows
 
@@ -286,28 +296,6 @@ class Endpoint:
                     raise
                 self._uncapped_sort = True
         return self._rows(self._post_query(query, accept=RESULTS))
-
-    def _key_values(self, keys: list[str], row: dict) -> list[str]:
-        """What :func:`_key_expression` gives in the store for the variables ``keys`` of ``row``. A
-        literal's key is asked of the store (its STR of a number or boolean may not be the text its
-        answers carry: Virtuoso writes 10e0 as "10.0" and STR gives "10"); IRIs' and blank nodes' are
-        their text and kind."""
-        values, literals = [], []
-        for name in keys:
-            cell = row.get(name)
-            kind = cell["type"] if cell else None
-            values.append("" if kind is None else "0" if kind == "bnode" else "1" + cell["value"] if kind == "uri" else None)
-            if values[-1] is None:
-                literals.append((len(values) - 1, _literal_text(cell)))
-        if literals:
-            names = [f"?_kg_v{i}" for i, _ in literals]
-            asked = " ".join(f"({_key_expression(n)} AS ?_kg_k{i})" for n, (i, _) in zip(names, literals))
-            query = (f"SELECT {asked} WHERE {{ VALUES ({' '.join(names)}) "
-                     f"{{ ({' '.join(text for _, text in literals)}) }} }}")
-            answer = self._rows(self._post_query(query, accept=RESULTS))
-            for i, _ in literals:
-                values[i] = answer[0][f"_kg_k{i}"]["value"] if answer and f"_kg_k{i}" in answer[0] else ""
-        return values
 
     def count(self, graph: str | None = None) -> int:
         """How many triples the (named) graph holds."""
@@ -360,11 +348,20 @@ def _string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _literal_text(cell: dict) -> str:
-    """A SPARQL JSON literal cell as SPARQL text."""
-    if cell.get("xml:lang"):
-        return f"{_string(cell['value'])}@{cell['xml:lang']}"
-    return f"{_string(cell['value'])}^^<{cell.get('datatype') or XSD_STRING}>"
+def _key_values(keys: list[str], row: dict) -> list[str]:
+    """The keys (:func:`_key_expression`) of ``row``'s variables ``keys``: a literal's as the store sent
+    it along (``_kg_kN``; computed here from its text if a store left it out), others from the term."""
+    values = []
+    for i, name in enumerate(keys):
+        cell = row.get(name)
+        kind = cell["type"] if cell else None
+        if kind == "literal":
+            echoed = row.get(f"_kg_k{i}")
+            values.append(echoed["value"] if echoed else
+                          f"2{cell['value']} {cell.get('xml:lang') or ''} {'' if cell.get('xml:lang') else cell.get('datatype', '')}")
+        else:
+            values.append("" if kind is None else "0" if kind == "bnode" else "1" + cell["value"])
+    return values
 
 
 def _row_id(row: dict, keys: list[str]) -> tuple:

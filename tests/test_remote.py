@@ -393,6 +393,26 @@ def test_a_multiset_answer_keeps_its_duplicates_across_pages(small_virtuoso):
     assert sorted(got) == sorted(labels * 2)
 
 
+def test_pages_join_up_at_numbers_and_strings_the_store_writes_its_own_way(small_virtuoso, tmp_path):
+    """Page ends on doubles (Virtuoso answers 10e0 as "10.0" but its STR is "10") and on strings with
+    quotes, backslashes and line breaks: pages of 7 rows still give every value once."""
+    from kg.remote import Endpoint
+
+    strings = [f'say "{i}" \\ then\nnext' for i in range(60)]
+    extra = tmp_path / "values.ttl"
+    lines = [f"<https://example.org/x> <https://example.org/v> {i}e0 ." for i in range(60)]
+    lines += ['<https://example.org/x> <https://example.org/v> "%s" .' % t.replace("\\", "\\\\").replace('"', '\\"')
+              .replace("\n", "\\n") for t in strings]
+    extra.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    push(small_virtuoso, str(extra), graph=GRAPH + "-values")
+    endpoint = Endpoint(small_virtuoso.url, graph=GRAPH + "-values", page_size=7)
+    rows = endpoint.bindings("SELECT ?o WHERE { <https://example.org/x> <https://example.org/v> ?o } ORDER BY ?o")
+    numbers = sorted(float(b["o"]["value"]) for b in rows if b["o"].get("datatype", "").endswith("#double"))
+    assert numbers == [float(i) for i in range(60)]
+    assert sorted(b["o"]["value"] for b in rows if b["o"].get("datatype", "").endswith("#string")) == sorted(strings)
+    assert len(rows) == 120
+
+
 def test_the_circular_deal_of_the_article_is_found_remotely(pushed):
     # Nvidia invests up to $100B in OpenAI, which buys up to $350B of Nvidia GPUs (article line 41)
     result = remote(pushed, "cycles", "--max-length", "2")
