@@ -277,33 +277,8 @@ def export(ctx, fmt, output, flows, assumptions):
     # (22500000000.0 becomes 22500000000), and its rdflib bridge cannot serialize JSON-LD.
     graph = open_graph(ctx, rdflib_store=not flows)
     if flows:
-        fmt = fmt or "graphml"
-        if fmt not in ("graphml", "gexf", "csv"):
-            raise UsageError(f"--format {fmt}: --flows exports graphml, gexf or csv")
-        store_dir = (ctx.find_root().obj or {}).get("store_dir")
-        data = None
-        if fmt == "csv" and not assumptions and store_dir:  # kept with the store whole (kg.flow_index)
-            from kg.flow_index import load_flow_csv
-            kept = load_flow_csv(store_dir)
-            data = None if kept is None else bytes(kept)
-    if flows and data is None:
-        from kg.flow_export import export_flows
-        from kg.flows import flow_graph, parse_assumptions
-
-        assume = parse_assumptions(assumptions)
-        steps = _stored_flow_graph(ctx) if not assume else None
-        if steps is None:
-            data = export_flows(flow_graph(graph, assume=assume), fmt)
-        elif fmt == "csv":  # kept with the store (kg.flow_index): written row by row, not built first
-            from kg.flow_export import iter_csv
-            from kg.flow_index import edges_in_graph_order
-
-            edges, labels = edges_in_graph_order(steps)
-            data = iter_csv(edges, lambda node: labels.get(node, node))
-        else:
-            from kg.flow_index import replay
-            data = export_flows(replay(steps), fmt)
-    elif not flows:
+        data = _flows_data(ctx, graph, fmt or "graphml", assumptions)
+    else:
         if assumptions:
             raise UsageError("--assume only applies with --flows")
         serializer = GRAPH_FORMATS.get(fmt or "turtle")
@@ -323,6 +298,37 @@ def export(ctx, fmt, output, flows, assumptions):
                 written += len(raw)
     if output != "-":
         click.echo(f"wrote {output} ({written:,} bytes)", err=True)
+
+
+def _flows_data(ctx, graph, fmt: str, assumptions):
+    """The money-flow graph as ``fmt`` (graphml, gexf or csv): text, bytes, or text in pieces. The CSV
+    kept whole with the ``--store`` when there is no what-if, else from the flow graph kept with it
+    (kg.flow_index), else read from the RDF."""
+    if fmt not in ("graphml", "gexf", "csv"):
+        raise UsageError(f"--format {fmt}: --flows exports graphml, gexf or csv")
+    store_dir = (ctx.find_root().obj or {}).get("store_dir")
+    if fmt == "csv" and not assumptions and store_dir:  # before importing the flow code: it is not needed
+        from kg.flow_index import load_flow_csv
+
+        kept = load_flow_csv(store_dir)
+        if kept is not None:
+            return bytes(kept)
+    from kg.flow_export import export_flows
+    from kg.flows import flow_graph, parse_assumptions
+
+    assume = parse_assumptions(assumptions)
+    steps = _stored_flow_graph(ctx) if not assume else None
+    if steps is None:
+        return export_flows(flow_graph(graph, assume=assume), fmt)
+    if fmt == "csv":  # kept with the store (kg.flow_index): written row by row, not built first
+        from kg.flow_export import iter_csv
+        from kg.flow_index import edges_in_graph_order
+
+        edges, labels = edges_in_graph_order(steps)
+        return iter_csv(edges, lambda node: labels.get(node, node))
+    from kg.flow_index import replay
+
+    return export_flows(replay(steps), fmt)
 
 
 def _stored_flow_graph(ctx):
