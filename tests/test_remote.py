@@ -124,7 +124,25 @@ MaxQueryCostEstimationTime = 0
                 self.kill()
 
 
-class Oxigraph:
+class _Process:
+    """A server run as one child process: killed outright, or stopped with SIGTERM (killed after 30 s)."""
+
+    process: subprocess.Popen | None = None
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Oxigraph(_Process):
     """``oxigraph serve`` on a database in ``folder``."""
 
     name = "oxigraph"
@@ -145,20 +163,8 @@ class Oxigraph:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_up(self.url, self.process)
 
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
 
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-class KgServe:
+class KgServe(_Process):
     """``kg serve`` (read-only) on the bundled graph: the query tests only."""
 
     name = "kg-serve"
@@ -173,14 +179,6 @@ class KgServe:
         self.process = subprocess.Popen([PYTHON, "-m", "kg", "serve", "--port", str(self.port), "--workers", "1"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_up(self.url, self.process)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def _available(kind: str) -> str | None:
