@@ -73,14 +73,40 @@ def limit(name: str) -> int | None:
     raw = os.environ.get(budget.env, "").strip()
     if not raw:
         return budget.default
-    text = raw.upper().removesuffix("B").removesuffix("I")
-    unit = text[-1:] if text[-1:] in _UNITS and budget.is_size else ""
-    number = text[: len(text) - len(unit)] if unit else text
+    number, factor = _size_parts(raw) if budget.is_size else (raw.upper().removesuffix("B").removesuffix("I"), 1)
     if not number.isdigit() or len(number) > 15:
         kind = "a size such as 500M or 2G" if budget.is_size else "a whole number"
         raise LimitExceeded(f"{budget.env}={raw!r} is not {kind} (0 means no limit)")
-    value = int(number) * _UNITS[unit]
+    value = int(number) * factor
     return value or None
+
+
+def _size_parts(text: str) -> tuple[str, int]:
+    """A size's number, as written, and its unit's factor: ``64M``, ``1.5GiB``, ``2g``, ``512`` (bytes)."""
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = raw[-1:] if raw[-1:] in _UNITS else ""
+    return raw[: len(raw) - len(unit)], _UNITS[unit]
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from ``64M``, ``512K``, ``1G``, ``1000000`` or ``0`` (binary units; a fraction
+    is allowed: ``1.5k``).
+
+    >>> parse_size("64M"), parse_size("0"), parse_size("1.5k")
+    (67108864, 0, 1536)
+    >>> parse_size("lots")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a size: 'lots' (give bytes, or a number with K, M or G, e.g. 64M)
+    """
+    number, factor = _size_parts(text)
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"not a size: {text!r} (give bytes, or a number with K, M or G, e.g. 64M)")
+    return int(value * factor)
 
 
 def describe(name: str, value: int) -> str:

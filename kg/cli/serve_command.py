@@ -50,7 +50,7 @@ def serve(ctx, host, port, timeout, max_rows, workers, max_queue, max_body, cors
 
     from kg.server.serve import run
 
-    from kg.server.cache import parse_size
+    from kg.limits import parse_size
 
     if not math.isfinite(timeout) or timeout <= 0:
         raise UsageError(f"--timeout must be a number of seconds above 0, not {timeout}")

@@ -85,25 +85,3 @@ class AnswerCache:
         """Entries, bytes held and the bound, hits, misses and evictions so far (for /api/status)."""
         return {"entries": len(self._entries), "bytes": self.bytes, "max_bytes": self.max_bytes,
                 "hits": self.hits, "misses": self.misses, "evictions": self.evictions}
-
-
-def parse_size(text: str) -> int:
-    """A size in bytes from ``64M``, ``512K``, ``1G``, ``1000000`` or ``0`` (binary units).
-
-    >>> parse_size("64M"), parse_size("0"), parse_size("1.5k")
-    (67108864, 0, 1536)
-    >>> parse_size("lots")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a size: 'lots' (give bytes, or a number with K, M or G, e.g. 64M)
-    """
-    raw = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(raw[-1:], 1)
-    number = raw[:-1] if factor > 1 else raw
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"not a size: {text!r} (give bytes, or a number with K, M or G, e.g. 64M)") from None
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"not a size: {text!r} (give bytes, or a number with K, M or G, e.g. 64M)")
-    return int(value * factor)
