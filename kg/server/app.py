@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 from kg.errors import KgError
 from kg.server.cache import AnswerCache
 from kg.server.pool import JobError, PoolError, WorkerPool
+from kg.server.stored import StoredAnswers
 
 #: Media types of the service description, by format name.
 _SD_TYPES = {"turtle": "text/turtle", "nt": "application/n-triples", "rdfxml": "application/rdf+xml",
@@ -137,21 +138,45 @@ async def sparql_endpoint(request: Request) -> Response:
         return service_description(request)
     defaults = [v for k, v in pairs if k == "default-graph-uri"]
     named = [v for k, v in pairs if k == "named-graph-uri"]
-    try:
-        answer, cached = await request.app.state.pool.ask(
-            "sparql", text=text, accept=request.headers.get("accept"),
-            default_graphs=defaults if defaults or named else None,
-            named_graphs=named if defaults or named else None, max_rows=settings.max_rows,
-            base_iri=str(request.url.replace(query="", fragment="")))
-    except (JobError, PoolError) as exc:
-        return text_error(str(exc), exc.status, error_headers(exc))
+    dataset = (defaults, named) if defaults or named else (None, None)
+    accept = request.headers.get("accept")
+    answer = _small_stored_answer(request.app.state.stored, text, dataset, accept, settings.max_rows)
+    cached = False
+    if isinstance(answer, Response):
+        return answer
+    if answer is None:
+        try:
+            answer, cached = await request.app.state.pool.ask(
+                "sparql", text=text, accept=accept, default_graphs=dataset[0], named_graphs=dataset[1],
+                max_rows=settings.max_rows, base_iri=str(request.url.replace(query="", fragment="")))
+        except (JobError, PoolError) as exc:
+            return text_error(str(exc), exc.status, error_headers(exc))
     headers = {"X-KG-Rows": str(answer["rows"]), "Vary": "Accept", "X-KG-Cache": "hit" if cached else "miss"}
+    if answer.get("stored"):
+        headers["X-KG-Answer"] = "stored"  # kept with the store by kg load (kg.server.stored), not run now
     if answer["truncated"]:
         headers["X-KG-Truncated"] = f"true; only the first {settings.max_rows} rows (--max-rows)"
     media = answer["media_type"]
     if media.startswith("text/") or media.endswith("+json") or media.endswith("+xml") or media.endswith("/json"):
         media += "; charset=utf-8"
     return Response(answer["body"], 200, headers=headers, media_type=media)
+
+
+def _small_stored_answer(stored, text: str, dataset: tuple, accept: str | None, max_rows: int):
+    """A small stored answer written here, without a worker (kg.server.stored: its work is bounded by
+    the file's size); a refusal of the guard as a Response; None when a worker must answer."""
+    candidate = stored.text_for(text, *dataset)
+    found = stored.small(candidate) if candidate is not None else None
+    if found is None:
+        return None
+    from kg.server.guard import QueryRefused, checked_query
+    from kg.server.stored import answer_body
+
+    try:
+        checked_query(text)  # the same guard as every query the workers run
+    except QueryRefused as exc:
+        return text_error(str(exc), exc.status)
+    return answer_body(*found, accept, max_rows)
 
 
 def service_description(request: Request) -> Response:
@@ -468,13 +493,14 @@ def create_app(settings: Settings, pool: WorkerPool | None = None) -> Starlette:
     if settings.cors:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors),
                                      allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"],
-                                     expose_headers=["X-KG-Truncated", "X-KG-Rows", "X-KG-Cache"]))
+                                     expose_headers=["X-KG-Truncated", "X-KG-Rows", "X-KG-Cache", "X-KG-Answer"]))
     middleware += [Middleware(HostAllowlist, bound_host=settings.host, allowed=settings.allowed_hosts),
                    Middleware(BodyLimit, limit=settings.max_body)]
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={404: _not_found, 405: _method_not_allowed, Exception: _internal_error})
     app.state.settings = settings
     app.state.pool = pool
+    app.state.stored = StoredAnswers(settings.source.get("store"))
     app.state.entity_names = []
     return app
 

@@ -55,9 +55,14 @@ def data_fingerprint(source: dict) -> tuple:
     return tuple(marks)
 
 
+#: What this worker serves (set by :func:`main`): jobs look for the store's stored answers there.
+_served: dict = {}
+
+
 def main(conn, source: dict) -> None:
     """The worker's loop: load, say ready, then answer jobs until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server stops us
+    _served.update(source)
     try:
         graph = open_source(source)
     except KgError as exc:
@@ -112,6 +117,14 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     from kg.server.guard import checked_query
 
     full = _prologue() + checked_query(text)
+    stored = _stored_answers()
+    candidate = stored.text_for(text, default_graphs, named_graphs)
+    if candidate is not None:  # kept with the --store by kg load (kg.server.stored): no query to run
+        from kg.server.stored import sparql_answer
+
+        found = sparql_answer(stored.directory, candidate, accept, max_rows)
+        if found is not None:
+            return found
     dataset = {}
     try:
         if default_graphs is not None or named_graphs is not None:
@@ -157,6 +170,13 @@ def _stored_by_name() -> dict:
 
 
 @lru_cache(maxsize=1)
+def _stored_answers():
+    """The stored answers of the store this worker serves (none for ``--data``), listed once."""
+    from kg.server.stored import StoredAnswers
+    return StoredAnswers(_served.get("store"))
+
+
+@lru_cache(maxsize=1)
 def _prologue() -> str:
     from kg.graph import sparql_prologue
     return sparql_prologue()
@@ -177,11 +197,15 @@ def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_
     if query is None:
         raise UnknownQueryError(f"no stored query named {name!r}")
     text = checked_query(prepare_query(graph, query, values or {}))
-    outcome = run_query(graph, text)
-    if outcome.kind != "SELECT":
-        raise QuerySyntaxError(f"{name} is not a SELECT query")
-    truncated = len(outcome.rows) > max_rows
-    outcome.rows = outcome.rows[:max_rows]
+    found = _stored_select(graph, text, max_rows)
+    if found is not None:
+        outcome, truncated = found
+    else:
+        outcome = run_query(graph, text)
+        if outcome.kind != "SELECT":
+            raise QuerySyntaxError(f"{name} is not a SELECT query")
+        truncated = len(outcome.rows) > max_rows
+        outcome.rows = outcome.rows[:max_rows]
     answer = {"truncated": truncated, "count": len(outcome.rows), "variables": [str(v) for v in outcome.variables]}
     if fmt in ("csv", "json"):
         answer["body"] = format_select(outcome, fmt, graph)
@@ -195,6 +219,30 @@ def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_
         cells.append(line)
     answer["rows"] = cells
     return answer
+
+
+def _stored_select(graph, text: str, max_rows: int):
+    """``(outcome, truncated)`` from the stored answer of ``text`` kept with the ``--store`` (kg.answers),
+    its first ``max_rows`` rows as rdflib terms (as ``kg query`` reads it); None when the engine must answer."""
+    directory = _served.get("store")
+    convert = getattr(graph.store, "rdf_term", None)
+    if not directory or convert is None:
+        return None
+    from itertools import islice
+
+    from rdflib import Variable
+
+    from kg.answers import find_answer
+    from kg.queries import QueryOutcome, Rows
+
+    answer = find_answer(directory, text)
+    if answer is None:
+        return None
+    try:
+        rows = list(islice(Rows(answer.rows(), convert, total=answer.total), max_rows))
+    finally:
+        answer.close()
+    return QueryOutcome("SELECT", [Variable(v) for v in answer.variables], rows), answer.total > max_rows
 
 
 def entity(graph, name: str) -> dict:
