@@ -11,16 +11,20 @@ For each size the data is prepared once: the bundled data alone, or the bundled 
 network (``kg synth --deals N --seed 1``), loaded into a persistent store for each server (``kg load
 --store`` for kg, ``oxigraph load`` for Oxigraph; rdflib-endpoint serves Oxigraph's store, opened
 read-only through oxrdflib, with its own query engine). Then each server is started in turn on a free
-loopback port — kg twice: ``kg`` as it starts by default (with its answer cache) and ``kg-nocache``
-(``--cache-size 0``, every request runs its query) — and every stored query (its text with the
+loopback port — kg three times: ``kg`` as it starts by default (with its answer cache and the stored
+answers ``kg load`` keeps), ``kg-nocache`` (``--cache-size 0``: no answer cache; a stored query's text
+is answered from its stored answer) and ``kg-engine`` (``--cache-size 0`` and ``KG_STORED_ANSWERS=0``:
+every request runs its query in the engine) — and every stored query (its text with the
 default parameters bound and the prefixes declared, so every server gets the same text) is asked once
 (warm-up), then POSTed by N client threads (keep-alive connections, ``Accept:
 application/sparql-results+json``) for ``--duration`` seconds. Reported per query: answers per
 second, p50 and p99 latency of the answers, errors (non-200, timeouts, resets) and the number of
-result rows (every server's count when they differ).
+result rows (every server's count when they differ), and for kg where its answers came from (the
+``X-KG-Cache`` and ``X-KG-Answer`` headers).
 
-Caps, so a run cannot eat the machine: a request waits at most ``--request-timeout`` seconds (then it
-counts as an error); a query that had errors at the lower client count is not run at the higher ones
+Caps, so a run cannot eat the machine: a client waits at most ``--request-timeout`` + 5 seconds for an
+answer (then it counts as an error, TimeoutError; the 5 s let kg's own 503 at its time limit arrive);
+a query that had errors at the lower client count is not run at the higher ones
 ("not run"), nor a query whose warm-up request failed, and the server is restarted after errors so
 stuck work does not slow the next query.
 kg serve runs with ``--max-rows`` raised (the others have no row cap) and ``--timeout`` equal to the
@@ -56,8 +60,11 @@ sys.path.insert(0, str(ROOT))
 from kg.server.process import free_port, wait_until_answering  # noqa: E402
 
 KG = str(Path(sys.executable).with_name("kg"))
-SERVERS = ("kg", "kg-nocache", "oxigraph", "rdflib-endpoint")
-KG_SERVERS = ("kg", "kg-nocache")
+SERVERS = ("kg", "kg-nocache", "kg-engine", "oxigraph", "rdflib-endpoint")
+KG_SERVERS = ("kg", "kg-nocache", "kg-engine")
+#: How much longer than the request timeout a client waits: long enough to see kg's own 503 (its
+#: time limit is the request timeout) instead of giving up at the same moment.
+CLIENT_GRACE = 5.0
 
 # rdflib-endpoint on the same persistent Oxigraph store that `oxigraph serve-read-only` serves, opened
 # read-only through oxrdflib (its `serve FILES` command would parse every file into memory first: 26 s
@@ -112,7 +119,7 @@ class Server:
             command = [KG, "--store", self.data["kg_store"], "serve", "--port", str(port),
                        "--timeout", str(self.args.request_timeout), "--max-rows", "100000000",
                        "--max-queue", "1000"] + (["--workers", str(self.args.kg_workers)] if self.args.kg_workers else [])
-            if self.name == "kg-nocache":
+            if self.name in ("kg-nocache", "kg-engine"):
                 command += ["--cache-size", "0"]
         elif self.name == "oxigraph":
             command = [self.args.oxigraph, "serve-read-only", "--location", self.data["ox_store"],
@@ -122,8 +129,9 @@ class Server:
             command = [python, "-c", RDFLIB_ENDPOINT_LAUNCHER, self.data["ox_store"], str(port)]
         self.url = f"http://127.0.0.1:{port}/" + ("" if self.name == "rdflib-endpoint" else "sparql")
         started = time.perf_counter()
+        env = dict(os.environ, KG_STORED_ANSWERS="0") if self.name == "kg-engine" else None
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, env=env)
         wait_until_answering(self.url + "?query=" + urllib.parse.quote("ASK {}"), 600, self.process)
         return time.perf_counter() - started
 
@@ -167,7 +175,7 @@ def warm_up(url: str, query: str, request_timeout: float) -> str | None:
     None when it was answered, else what went wrong."""
     parts = urllib.parse.urlsplit(url)
     body = urllib.parse.urlencode({"query": query}).encode("utf-8")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=request_timeout)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=request_timeout + CLIENT_GRACE)
     try:
         conn.request("POST", parts.path, body=body, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/sparql-results+json"})
@@ -185,7 +193,7 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
     parts = urllib.parse.urlsplit(url)
     body = urllib.parse.urlencode({"query": query}).encode("utf-8")
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/sparql-results+json"}
-    latencies, errors, rows = [], [], []
+    latencies, errors, rows, sources = [], [], [], []
     lock = threading.Lock()
     begin = time.perf_counter()
     stop_at = begin + duration
@@ -194,7 +202,7 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
         conn = None
         while time.perf_counter() < stop_at:
             if conn is None:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=request_timeout)
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=request_timeout + CLIENT_GRACE)
             sent = time.perf_counter()
             try:
                 conn.request("POST", parts.path, body=body, headers=headers)
@@ -204,6 +212,8 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
                 with lock:
                     if answer.status == 200:
                         latencies.append(took)
+                        sources.append("stored" if answer.getheader("X-KG-Answer") == "stored" else
+                                       "cache" if answer.getheader("X-KG-Cache") == "hit" else "run")
                         if not rows:
                             document = json.loads(payload)
                             rows.append(len(document["results"]["bindings"]) if "results" in document else 1)
@@ -224,7 +234,7 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(duration + request_timeout + 5)
+        thread.join(duration + request_timeout + CLIENT_GRACE + 5)
     elapsed = time.perf_counter() - begin
     ordered = sorted(latencies)
 
@@ -233,6 +243,8 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
 
     return {"qps": len(latencies) / elapsed, "p50": pct(50), "p99": pct(99), "answers": len(latencies),
             "errors": len(errors), "error_kinds": sorted(set(errors)), "rows": rows[0] if rows else None,
+            "error_counts": {k: errors.count(k) for k in sorted(set(errors))},
+            "sources": {k: sources.count(k) for k in sorted(set(sources))},
             "seconds": elapsed}
 
 
@@ -265,6 +277,30 @@ def _ratio(a: dict | None, b: dict | None) -> str:
     return "–"
 
 
+def _errors(cell: dict) -> str:
+    """The error count, with its kinds when there are any: ``6 (HTTP 503: 2, TimeoutError: 4)``."""
+    counts = cell.get("error_counts") or {}
+    if not cell["errors"] or not counts:
+        return str(cell["errors"])
+    return f"{cell['errors']} (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")"
+
+
+def _sources(rows: list[dict], servers: list[str]) -> list[str]:
+    """Where each kg variant's measured answers came from (run now, stored answer, answer cache)."""
+    out = []
+    for kg in (k for k in KG_SERVERS if k in servers):
+        totals: dict = {}
+        for r in rows:
+            if r["server"] == kg and not r.get("skipped"):
+                for source, count in (r.get("sources") or {}).items():
+                    totals[source] = totals.get(source, 0) + count
+        if totals:
+            names = {"run": "run in a worker now", "stored": "stored answers (kg load)", "cache": "answer cache"}
+            out.append(f"- {kg}: answers came from " + ", ".join(
+                f"{names.get(k, k)} {v:,}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1])))
+    return ["Where kg's measured answers came from (`X-KG-Answer`, `X-KG-Cache` headers):", ""] + out + [""] if out else []
+
+
 def write_results(path: Path, meta: dict, results: list[dict], small: set[str]) -> None:
     loads = lambda key: " / ".join(f"{v:.2f}" for v in meta[key])  # noqa: E731
     lines = ["# kg serve: serving benchmark", "",
@@ -273,16 +309,20 @@ def write_results(path: Path, meta: dict, results: list[dict], small: set[str]) 
              "keep-alive connections for the measurement window, after one warm-up request; q/s counts good "
              "answers; p50/p99 are latencies of good answers in ms; errors are non-200 answers, timeouts and "
              "resets.", "",
-             "Servers: **kg** is `kg serve` as it starts by default, with its answer cache (64 MB): the "
-             "benchmark repeats one query, so after the warm-up every answer comes from memory "
-             "(`X-KG-Cache: hit`) and no query runs. **kg-nocache** is `kg serve --cache-size 0`: every request "
-             "runs the query in a worker, like the other two servers. **oxigraph** is `oxigraph "
+             "Servers: **kg** is `kg --store DIR serve` as it starts by default, with its answer cache (64 MB): the "
+             "benchmark repeats one query, so after the warm-up most answers come from memory "
+             "(`X-KG-Cache: hit`) and no query runs. **kg-nocache** is `kg serve --cache-size 0`: no answer "
+             "cache, but a stored query's text is answered from the stored answer `kg load` computed and "
+             "sealed beside the store (`X-KG-Answer: stored`; kg.server.stored). **kg-engine** is `kg serve "
+             "--cache-size 0` with `KG_STORED_ANSWERS=0`: every request runs its query in a worker, like the "
+             "other two servers. **oxigraph** is `oxigraph "
              "serve-read-only` on its own store of the same files; **rdflib-endpoint** serves that same "
              "Oxigraph store, opened read-only through oxrdflib, with its own (rdflib) query engine.", "",
              f"- date: {meta['date']}; machine: {meta['machine']}",
              f"- command: `{meta['command']}`",
              f"- window per measurement: {meta['duration']:g} s; request timeout {meta['request_timeout']:g} s "
-             "(kg runs with `--timeout` equal to it)",
+             f"(kg runs with `--timeout` equal to it; a client waits {CLIENT_GRACE:g} s longer, so that kg's "
+             "own 503 at its limit is seen as such)",
              f"- load average (1 / 5 / 15 min) at start: {loads('load_start')}; at end: {loads('load_end')} "
              "(the machine is shared with other developers' work: compare servers within a row, not across runs)",
              f"- versions: {meta['versions']}",
@@ -318,11 +358,12 @@ def write_results(path: Path, meta: dict, results: list[dict], small: set[str]) 
                 if c is None or c.get("skipped"):
                     line += f" {c['skipped'] if c else 'not run'} | | | |"
                 else:
-                    line += f" {c['qps']:.1f} | {ms(c['p50'])} | {ms(c['p99'])} | {c['errors']} |"
+                    line += f" {c['qps']:.1f} | {ms(c['p50'])} | {ms(c['p99'])} | {_errors(c)} |"
             for kg, other in _pairs(meta["servers"]):
                 line += f" {_ratio(cells.get(kg), cells.get(other))} |"
             lines.append(line)
         lines.append("")
+        lines += _sources(rows, meta["servers"])
         for kg in (k for k in KG_SERVERS if k in meta["servers"]):
             lines += targets(rows, meta, small, size, kg)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ import json
 import sys
 import traceback
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -87,6 +88,13 @@ def _charset_is_utf8(content_type: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=256)
+def _form_pairs(body: str) -> tuple[tuple[str, str], ...]:
+    """A form body's pairs, remembered for the same body: decoding a query's percent escapes costs
+    as much as a small query's answer, and clients (dashboards, pages) send the same body again."""
+    return tuple(parse_qsl(body, keep_blank_values=True))
+
+
 async def read_operation(request: Request) -> tuple[str | None, list[tuple[str, str]]]:
     """The query text and the parameters of a protocol request (GET or POST), checked as the protocol asks.
 
@@ -104,7 +112,7 @@ async def read_operation(request: Request) -> tuple[str | None, list[tuple[str, 
         except UnicodeDecodeError:
             raise ProtocolError("the request body is not UTF-8 text") from None
         if media == "application/x-www-form-urlencoded":
-            form = parse_qsl(text, keep_blank_values=True)
+            form = _form_pairs(text) if len(text) <= 65_536 else parse_qsl(text, keep_blank_values=True)
             if any(k == "update" for k, _ in form):
                 _single(form, "update")
                 raise ProtocolError("updates are refused: this endpoint is read-only", 403)
