@@ -212,8 +212,8 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
                 with lock:
                     if answer.status == 200:
                         latencies.append(took)
-                        sources.append("stored" if answer.getheader("X-KG-Answer") == "stored" else
-                                       "cache" if answer.getheader("X-KG-Cache") == "hit" else "run")
+                        sources.append("cache" if answer.getheader("X-KG-Cache") == "hit" else
+                                       "stored" if answer.getheader("X-KG-Answer") == "stored" else "run")
                         if not rows:
                             document = json.loads(payload)
                             rows.append(len(document["results"]["bindings"]) if "results" in document else 1)

@@ -148,17 +148,13 @@ async def sparql_endpoint(request: Request) -> Response:
     named = [v for k, v in pairs if k == "named-graph-uri"]
     dataset = (defaults, named) if defaults or named else (None, None)
     accept = request.headers.get("accept")
-    answer = _small_stored_answer(request.app.state.stored, text, dataset, accept, settings.max_rows)
-    cached = False
-    if isinstance(answer, Response):
-        return answer
-    if answer is None:
-        try:
-            answer, cached = await request.app.state.pool.ask(
-                "sparql", text=text, accept=accept, default_graphs=dataset[0], named_graphs=dataset[1],
-                max_rows=settings.max_rows, base_iri=str(request.url.replace(query="", fragment="")))
-        except (JobError, PoolError) as exc:
-            return text_error(str(exc), exc.status, error_headers(exc))
+    try:
+        answer, cached = await request.app.state.pool.ask(
+            "sparql", text=text, accept=accept, default_graphs=dataset[0], named_graphs=dataset[1],
+            max_rows=settings.max_rows, base_iri=str(request.url.replace(query="", fragment="")),
+            local=lambda: _small_stored_answer(request.app.state.stored, text, dataset, accept, settings.max_rows))
+    except (JobError, PoolError) as exc:
+        return text_error(str(exc), exc.status, error_headers(exc))
     headers = {"X-KG-Rows": str(answer["rows"]), "Vary": "Accept", "X-KG-Cache": "hit" if cached else "miss"}
     if answer.get("stored"):
         headers["X-KG-Answer"] = "stored"  # kept with the store by kg load (kg.server.stored), not run now
@@ -170,9 +166,9 @@ async def sparql_endpoint(request: Request) -> Response:
     return Response(answer["body"], 200, headers=headers, media_type=media)
 
 
-def _small_stored_answer(stored, text: str, dataset: tuple, accept: str | None, max_rows: int):
+def _small_stored_answer(stored, text: str, dataset: tuple, accept: str | None, max_rows: int) -> dict | None:
     """A small stored answer written here, without a worker (kg.server.stored: its work is bounded by
-    the file's size); a refusal of the guard as a Response; None when a worker must answer."""
+    the file's size); None when a worker must answer. JobError when the guard refuses the text."""
     candidate = stored.text_for(text, *dataset)
     found = stored.small(candidate) if candidate is not None else None
     if found is None:
@@ -183,7 +179,7 @@ def _small_stored_answer(stored, text: str, dataset: tuple, accept: str | None, 
     try:
         checked_query(text)  # the same guard as every query the workers run
     except QueryRefused as exc:
-        return text_error(str(exc), exc.status)
+        raise JobError(str(exc), exc.status) from exc
     return answer_body(*found, accept, max_rows)
 
 

@@ -171,8 +171,12 @@ class WorkerPool:
         """Run ``job`` in a worker (or answer it from the cache); its value, or JobError / PoolError."""
         return (await self.ask(job, timeout, **arguments))[0]
 
-    async def ask(self, job: str, timeout: float | None = None, **arguments) -> tuple[object, bool]:
-        """``(value, from_cache)``: as :meth:`run`, and whether the answer came from the cache."""
+    async def ask(self, job: str, timeout: float | None = None, *, local=None, **arguments) -> tuple[object, bool]:
+        """``(value, from_cache)``: as :meth:`run`, and whether the answer came from the cache.
+
+        ``local``: a function giving the value without a worker when it can (work bounded in advance,
+        such as a small stored answer), else None; asked after the cache and before any worker.
+        """
         if self._closing or self._idle is None:
             raise PoolError("the server is shutting down", 503)
         key = None
@@ -181,6 +185,12 @@ class WorkerPool:
             kept = self.cache.get(key)
             if kept is not None:
                 return pickle.loads(kept)[1], True
+        if local is not None:
+            value = local()
+            if value is not None:
+                if key is not None:
+                    self.cache.put(key, pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL))
+                return value, False
         blob = await self._in_worker(job, timeout, arguments)
         answer = pickle.loads(blob)
         if answer[0] == "ok":
