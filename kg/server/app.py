@@ -273,8 +273,9 @@ def api_options(request: Request, *names: str) -> dict:
 
 
 async def api_status(request: Request) -> Response:
-    """``/api/status``: the worker pool (for monitoring): workers idle, requests waiting, workers killed."""
-    return JSONResponse(request.app.state.pool.status())
+    """``/api/status``: the worker pool (for monitoring): workers idle, requests waiting, workers killed;
+    and how many stored answers the ``--store`` keeps (kg.server.stored)."""
+    return JSONResponse({**request.app.state.pool.status(), "stored_answers": len(request.app.state.stored.digests)})
 
 
 async def api_entity(request: Request) -> Response:
