@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -177,3 +179,27 @@ def test_stored_query_pages_give_what_kg_query_gives(stores, servers):
         result = CliRunner().invoke(main, ["--store", str(bundled), "query", name, "--format", "csv"],
                                     env={"KG_STORED_ANSWERS": "0"})
         assert result.exit_code == 0 and page == result.stdout_bytes.decode("utf-8"), name
+
+
+def test_a_small_stored_answer_needs_no_worker_and_the_time_limit_still_holds(stores):
+    bundled, _ = stores
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # minutes of work
+    text = stored_texts()["people"]
+    with running_server("--cache-size", "0", "--workers", "1", "--timeout", "3",
+                        global_args=("--store", str(bundled))) as base:
+        outcome = {}
+
+        def run_endless():
+            outcome["status"], _, outcome["body"] = post(base, endless)
+
+        slow = threading.Thread(target=run_endless)
+        slow.start()
+        try:
+            time.sleep(0.5)  # the only worker is now busy with the endless query
+            status, headers, body = post(base, text)
+            answered_while_busy = slow.is_alive()
+        finally:
+            slow.join()
+        assert status == 200 and headers["X-KG-Answer"] == "stored" and "Sam Altman" in body.decode("utf-8")
+        assert answered_while_busy  # it did not wait for the worker
+        assert outcome["status"] == 503 and b"time limit" in outcome["body"]  # the endless query was stopped
