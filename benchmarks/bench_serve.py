@@ -218,7 +218,7 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
                             document = json.loads(payload)
                             rows.append(len(document["results"]["bindings"]) if "results" in document else 1)
                     else:
-                        errors.append(f"HTTP {answer.status}")
+                        errors.append(f"HTTP {answer.status}" + _why(payload))
                 if answer.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
@@ -246,6 +246,17 @@ def measure(url: str, query: str, clients: int, duration: float, request_timeout
             "error_counts": {k: errors.count(k) for k in sorted(set(errors))},
             "sources": {k: sources.count(k) for k in sorted(set(sources))},
             "seconds": elapsed}
+
+
+def _why(payload: bytes) -> str:
+    """kg's reason for a 503 or 429, from the first line of its answer: `` time limit`` (the query was
+    stopped), `` queue`` (no worker became free in time), `` too many`` (the queue was full)."""
+    text = payload[:300].decode("utf-8", "replace")
+    for marker, name in (("time limit", " time limit"), ("no query worker became free", " queue"),
+                         ("too many queries", " too many")):
+        if marker in text:
+            return name
+    return ""
 
 
 def query_texts(names: list[str] | None) -> dict[str, str]:
