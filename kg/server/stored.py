@@ -64,7 +64,7 @@ class StoredAnswers:
             return None
         from kg.answers import query_digest
 
-        full = _prologue() + text
+        full = prologue() + text
         for candidate in (full, text):
             if query_digest(candidate) in self.digests and base_free(candidate):
                 return candidate
@@ -92,7 +92,8 @@ class StoredAnswers:
 
 
 @lru_cache(maxsize=1)
-def _prologue() -> str:
+def prologue() -> str:
+    """kg's predeclared prefixes (kg.graph.sparql_prologue), which the server puts before every query."""
     from kg.graph import sparql_prologue
     return sparql_prologue()
 

@@ -115,8 +115,9 @@ def sparql(graph, text: str, accept: str | None = None, default_graphs=None, nam
     from kg.queries import _query_error
     from kg.server import results
     from kg.server.guard import checked_query
+    from kg.server.stored import prologue
 
-    full = _prologue() + checked_query(text)
+    full = prologue() + checked_query(text)
     stored = _stored_answers()
     candidate = stored.text_for(text, default_graphs, named_graphs)
     if candidate is not None:  # kept with the --store by kg load (kg.server.stored): no query to run
@@ -176,10 +177,6 @@ def _stored_answers():
     return StoredAnswers(_served.get("store"))
 
 
-@lru_cache(maxsize=1)
-def _prologue() -> str:
-    from kg.graph import sparql_prologue
-    return sparql_prologue()
 
 
 def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_rows: int = 10_000) -> dict:
