@@ -32,9 +32,13 @@ def _common(command):
     return data_option(command)
 
 
-def store_flow_index(ctx):
+def store_flow_index(ctx, graph=None):
     """The ``--store``'s flow index (kg.flow_index), or None (no store, or no index that fits it). Ask
-    after open_graph, which refreshes the store (and its index) when a file changed."""
+    after open_graph, which refreshes the store (and its index) when a file changed. With ``--endpoint``,
+    the remote ``graph``'s, computed from a few bulk queries (kg.remote_flows)."""
+    remote_index = getattr(getattr(graph, "store", None), "flow_index", None)
+    if remote_index is not None:
+        return remote_index()
     store_dir = (ctx.find_root().obj or {}).get("store_dir")
     if not store_dir:
         return None
@@ -122,7 +126,7 @@ def trace(ctx, source, target, max_hops, limit, kinds, assume, fmt):
     # full (kg.flows.FlowReader). The same answer as trace() on the whole flow graph, much faster.
     graph = open_graph(ctx)
     report = trace_report(graph, source, target, max_hops=max_hops, limit=limit, kinds=kinds,
-                          assume=assume, index=store_flow_index(ctx))
+                          assume=assume, index=store_flow_index(ctx, graph))
     if fmt == "json":
         _json(report)
         return
@@ -209,7 +213,7 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
     # The loops are found and ranked on who pays whom and the amounts; only those shown are read in
     # full (kg.flows.FlowReader). The same answer as cycles() on the whole flow graph, much faster.
     report = cycles_report(rdf, max_length=max_length, limit=limit, kinds=kinds, assume=assume,
-                           index=store_flow_index(ctx))
+                           index=store_flow_index(ctx, rdf))
     if fmt == "json":
         _json(report)
         return
@@ -219,6 +223,9 @@ def cycles(ctx, max_length, limit, kinds, assume, fmt):
     assumption = _assumption_line(report["assumptions"])
     if assumption:
         lines.append(assumption)
+    from kg.bulk import prefetch_rows
+
+    prefetch_rows(rdf, [a for cycle in found for a in cycle["arrangements"]])  # their names, together
     for number, cycle in enumerate(found, 1):
         named = ""
         if cycle["arrangements"]:
@@ -365,7 +372,7 @@ def flows(ctx, entity, show_conditions, kinds, assume, fmt):
     from kg.reports import flows_report
 
     graph = open_graph(ctx)
-    report = flows_report(graph, entity, kinds=kinds, assume=assume, index=store_flow_index(ctx))
+    report = flows_report(graph, entity, kinds=kinds, assume=assume, index=store_flow_index(ctx, graph))
     if fmt == "json":
         _json(report)
         return

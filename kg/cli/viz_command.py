@@ -43,7 +43,7 @@ def viz(ctx, output, open_page, focus, hops, assume, top, title):
 
     graph = open_graph(ctx)  # first: it refreshes the store (and its flow index) when a file changed
     web = build(graph, focus=focus, hops=1 if hops is None else hops, assume=list(assume),
-                top=top, title=title, index=store_flow_index(ctx))
+                top=top, title=title, index=store_flow_index(ctx, graph))
     write_output(output, web.html)
     where = "stdout" if target is None else str(target)
     click.echo(f"wrote {where}: {web.node_count} organizations and people, {web.edge_count} flows and "

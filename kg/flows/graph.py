@@ -190,7 +190,11 @@ class FlowReader:
         chosen = [(plan, edges) for plan, edges in chosen if edges or (include_relations and len(plan.partners) > 1)]
         if pairs is not None or deals is not None:  # a few deals read in full: a remote store reads them in batches
             table.prefetch(plan.deal for plan, _edges in chosen)
-            table.prefetch(party for plan, edges in chosen for edge in edges for party in edge[1:3])
+            # and what their details name: their conditions, resources and circular arrangements
+            table.prefetch(chain((party for plan, edges in chosen for edge in edges for party in edge[1:3]),
+                                 (c for plan, _edges in chosen for c in plan.conditions),
+                                 (r for plan, _edges in chosen for r in table.objects(plan.deal, KG.resource)),
+                                 (a for plan, _edges in chosen for a in arrangements.get(text(plan.deal), ()))))
         for plan, edges in chosen:
             self._add_deal(G, plan, edges, arrangements, exchanged_by, include_relations)
         if include_relations:
@@ -552,7 +556,8 @@ class FlowReader:
         kinds = _kinds(kinds)
         _check_bound("--max-length", max_length)
         found = list(islice(_short_cycles(self.digraph(kinds), max_length), SCAN_LIMIT))
-        self._facts.table.prefetch(self._parties[n] for loop in found for n in loop)  # their labels, in batches
+        if self._index is None:  # their labels (a flow index has them), in batches
+            self._facts.table.prefetch(self._parties[n] for loop in found for n in loop)
         loops = [_rotate(loop, self.label) for loop in found]
         pairs = {pair for loop in loops for pair in zip(loop, loop[1:] + loop[:1])}
         bounds = self._bounds(pairs, kinds)
@@ -577,7 +582,8 @@ class FlowReader:
             if node is not None and node not in D:
                 raise UnknownEntityError(node)
         paths = list(islice(_node_paths(D, source, target, max_hops), SCAN_LIMIT))
-        self._facts.table.prefetch(self._parties[n] for path in paths for n in path)  # their labels, in batches
+        if self._index is None:  # their labels (a flow index has them), in batches
+            self._facts.table.prefetch(self._parties[n] for path in paths for n in path)
         pairs = {pair for path in paths for pair in zip(path, path[1:])}
         bounds = self._bounds(pairs, kinds)
         ranked = []
