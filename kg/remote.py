@@ -841,8 +841,9 @@ def _bulk_reader(store):
     return _Reader(scan, scan_where, row, lookup, rows)
 
 
-#: Subjects whose rows one request reads (a VALUES list of this many IRIs).
-_ROWS_BATCH = 250
+#: Subjects whose rows one request reads (a VALUES list of this many IRIs; `kg viz` at 10k deals: 90
+#: requests and 23.6 s with 1,000, 186 and 24.5 s with 250).
+_ROWS_BATCH = 1000
 
 
 def open_remote(endpoint: Endpoint):

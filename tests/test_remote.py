@@ -664,3 +664,49 @@ def test_blank_nodes_go_out_as_skolem_iris_and_literals_stay_as_written():
     assert "_:a" not in text and "_:b <" not in text and "<https://example.org/p> _:" not in text
     assert text.count(SKOLEM) == 3  # _:a, and _:b twice
     assert '"ends like a blank node > _:c ."' in text and '"_:d"@en' in text
+
+
+# --------------------------------------------------------------------------------------------------
+# How many requests: bounded, whatever the size of the graph
+
+
+def _requests(monkeypatch, *args) -> int:
+    """How many HTTP requests one kg command sends to the endpoint (and that it printed what it prints)."""
+    from kg.remote import Endpoint
+
+    sent, request = [], Endpoint.request
+
+    def counting(self, method, url, **kwargs):
+        sent.append((kwargs.get("data") or {}).get("query", method))
+        return request(self, method, url, **kwargs)
+    monkeypatch.setattr(Endpoint, "request", counting)
+    result = kg(*args)
+    monkeypatch.setattr(Endpoint, "request", request)
+    assert result.exit_code == 0, result.output
+    return len(sent)
+
+
+@pytest.fixture(scope="module")
+def synthetic(pushed, tmp_path_factory):
+    """The server with 200 synthetic deals (and the bundled graph) in GRAPH-synth-200, 1,000 in GRAPH-synth-1000."""
+    if getattr(pushed, "read_only", False):
+        pytest.skip(f"{pushed.name} is read-only")
+    for deals in (200, 1000):
+        synth = tmp_path_factory.mktemp(f"synth-{deals}") / "synth.ttl"
+        assert kg("synth", "--deals", str(deals), "-o", str(synth)).exit_code == 0
+        push(pushed, str(synth), graph=f"{GRAPH}-synth-{deals}")
+    return pushed
+
+
+@pytest.mark.parametrize("command", [("trace", "kgd:synth-org-0"), ("cycles", "--max-length", "4"),
+                                     ("flows", "kgd:synth-org-1"), ("flows",), ("viz", "-o", "-")])
+def test_the_flow_commands_send_a_bounded_number_of_requests(synthetic, command, monkeypatch):
+    """The flow commands read the deal table with one SELECT per property (kg.remote_flows) and the
+    deals they show in batches of a thousand: five times the deals, no more requests (reading one deal
+    or one figure at a time made 12,682 requests for a trace at 100k deals), but for `viz`, which
+    shows every flow of 1,000 deals, one more batch of them."""
+    counts = {deals: _requests(monkeypatch, "--endpoint", synthetic.url, "--graph", f"{GRAPH}-synth-{deals}", *command)
+              for deals in (200, 1000)}
+    extra = 3 if command[0] == "viz" else 0  # a batch of deals, of their figures, of their sources
+    assert counts[200] <= counts[1000] <= counts[200] + extra, counts
+    assert counts[1000] < 100, counts  # not in proportion to the deals
