@@ -878,7 +878,12 @@ def skolemized_ntriples(store) -> bytes:
     """
     import pyoxigraph as ox
 
-    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    return skolemize(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
+
+
+def skolemize(text: bytes) -> bytes:
+    """Whole lines of N-Triples as pyoxigraph writes them, blank nodes as skolem IRIs (see
+    :func:`skolemized_ntriples`)."""
     skolem = f"<{SKOLEM}".encode()
     text = re.sub(rb"^_:([A-Za-z0-9_.-]+)", lambda m: skolem + m.group(1) + b">", text, flags=re.MULTILINE)
     return re.sub(rb"> _:([A-Za-z0-9_.-]+) \.$", lambda m: b"> " + skolem + m.group(1) + b"> .", text,
