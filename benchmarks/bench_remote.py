@@ -51,7 +51,7 @@ def timed(args: list[str], env=None, timeout: float = 1800) -> tuple[float, str]
 
 
 def bench(n: int, work: Path, log, result: dict, save, data: Path | None = None, store: Path | None = None,
-          limit: float = 1800) -> dict:
+          limit: float = 1800, only=()) -> dict:
     """One size: ``data`` (a `kg synth` file) and ``store`` (its `kg load --store`) are made here unless
     given (a 100k store takes minutes to load on a busy machine; its load time is then not measured)."""
     servers = _servers()
@@ -79,11 +79,15 @@ def bench(n: int, work: Path, log, result: dict, save, data: Path | None = None,
         commands = [(f"query {q.stem}", ["query", q.stem, "--format", "csv"]) for q in sorted((ROOT / "queries").glob("*.rq"))]
         commands += [("cycles --max-length 4", ["cycles", "--max-length", "4"]),
                      ("trace kgd:synth-org-0", ["trace", "kgd:synth-org-0"]),
+                     ("flows kgd:synth-org-0", ["flows", "kgd:synth-org-0"]),
                      ("viz", ["viz", "-o", str(work / "web.html")])]
         for label, args in commands:
+            if only and not any(label.startswith(prefix) for prefix in only):
+                continue
             result["load_avg"].append(os.getloadavg()[0])
             local_s, local_out = timed(KG + ["--store", str(store), *args])
             remote_s, remote_out = timed(KG + ["--endpoint", server.url, "--graph", GRAPH, *args], timeout=limit)
+            result["load_avg"].append(os.getloadavg()[0])
             same = ("same output" if local_out == remote_out else
                     "FAILED" if remote_out.startswith("FAILED") else "output differs")
             result["rows"].append((label, local_s, remote_s, same, remote_out[:160] if remote_out.startswith("FAILED") else ""))
@@ -140,6 +144,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds a remote command may take")
     parser.add_argument("--data", action="append", default=[], metavar="DEALS=FILE",
                         help="use this `kg synth` file for that size instead of making one")
+    parser.add_argument("--only", nargs="+", default=[], metavar="COMMAND",
+                        help="only the commands whose label starts so (e.g. cycles trace viz 'query fig')")
     parser.add_argument("--store", action="append", default=[], metavar="DEALS=DIR",
                         help="use this `kg load --store` of the --data file for that size instead of loading one")
     args = parser.parse_args()
@@ -158,7 +164,7 @@ def main() -> None:
         for n in args.deals:
             results.append({})
             bench(n, Path(tmp), log, results[-1], save, data=given(args.data, n), store=given(args.store, n),
-                  limit=args.timeout)
+                  limit=args.timeout, only=args.only)
             save()
     print(report(results, started))
 
