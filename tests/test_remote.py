@@ -686,6 +686,24 @@ def _requests(monkeypatch, *args) -> int:
     return len(sent)
 
 
+def test_the_remote_flow_index_is_the_local_one(pushed):
+    """The flow index computed from the store's answers (kg.remote_flows) is the one `kg load` computes
+    from the files: every deal, party, label, amount and money edge."""
+    if getattr(pushed, "read_only", False):
+        pytest.skip(BLANK_NODES)
+    from kg.flow_index import compute_index
+    from kg.graph import load_graph
+    from kg.remote import Endpoint
+    from kg.remote_flows import index_graph
+
+    local = compute_index(load_graph(store="oxigraph"))
+    there = compute_index(index_graph(Endpoint(pushed.url, graph=GRAPH)))
+    assert local["money_edges"], "an index with no money edges compares nothing"
+    # the article, line 41: Nvidia invests up to $100B in OpenAI
+    assert "https://w3id.org/aimoney/id/deal-nvidia-openai-investment" in local["deal_keys"]
+    assert there == local
+
+
 @pytest.fixture(scope="module")
 def synthetic(pushed, tmp_path_factory):
     """The server with 200 synthetic deals (and the bundled graph) in GRAPH-synth-200, 1,000 in GRAPH-synth-1000."""
