@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -51,6 +52,7 @@ DEFAULT_PAGE_SIZE = 100_000
 #: Answers with fewer rows are taken as complete: stores cap their answers at this many or more (Virtuoso's
 #: ResultSetMaxRows is 10,000 by default; public endpoints use 10,000 and up).
 _TRUSTED_ROWS = 10_000
+_CLIENT_LOCK = threading.Lock()
 
 
 class EndpointError(KgError):
@@ -122,15 +124,16 @@ class Endpoint:
     # ---------------------------------------------------------------------------------- HTTP
 
     def _http(self):
-        if self._client is None:
-            import httpx
+        with _CLIENT_LOCK:  # made once, even when requests are sent from several threads (kg.remote_flows)
+            if self._client is None:
+                import httpx
 
-            auth = _any_auth(self.user, self.password or "") if self.user else None
-            headers = {"User-Agent": "kg (SPARQL 1.1 Protocol client)"}
-            if self.token:  # QLever's access token, or any store's bearer token
-                headers["Authorization"] = f"Bearer {self.token}"
-            self._client = httpx.Client(auth=auth, follow_redirects=True, headers=headers)
-        return self._client
+                auth = _any_auth(self.user, self.password or "") if self.user else None
+                headers = {"User-Agent": "kg (SPARQL 1.1 Protocol client)"}
+                if self.token:  # QLever's access token, or any store's bearer token
+                    headers["Authorization"] = f"Bearer {self.token}"
+                self._client = httpx.Client(auth=auth, follow_redirects=True, headers=headers)
+            return self._client
 
     def request(self, method: str, url: str, *, what: str = "", retry: bool = True, also_ok=(),
                 timeout: float | None = None, **kwargs):

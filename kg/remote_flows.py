@@ -14,6 +14,8 @@ it (the index is all that is kept of it).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from rdflib.namespace import RDF, RDFS
 
 from kg.figures import SCHEMA
@@ -29,6 +31,8 @@ INDEX_PROPERTIES = (
 )
 #: The roles that make a node a party (its labels are the index's): kg.flows.deals._Facts.deals.
 _PARTY_ROLES = (KG.payer, KG.payee, KG.grantor, KG.grantee, KG.partner)
+#: Queries sent at once (10k deals, `kg cycles` through Virtuoso: 13.8 s with 3, 15.2-16.8 s one by one).
+_AT_ONCE = 3
 
 
 def index_graph(endpoint):
@@ -50,15 +54,15 @@ def index_graph(endpoint):
                 found = local[node] = ox.BlankNode(node.value[len(SKOLEM):])
             return found
         return node
-    for prop in INDEX_PROPERTIES:
-        predicate = ox.NamedNode(str(prop))
-        rows = endpoint.term_rows(f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?s ?o")
-        store.extend([ox.Quad(term(s), predicate, term(o), default) for s, o in rows])
-    label = ox.NamedNode(str(RDFS.label))
     roles = " ".join(f"<{role}>" for role in _PARTY_ROLES)
-    rows = endpoint.term_rows(f"SELECT DISTINCT ?s ?o WHERE {{ VALUES ?role {{ {roles} }} ?deal ?role ?s . "
-                              f"?s <{RDFS.label}> ?o }} ORDER BY ?s ?o")
-    store.extend([ox.Quad(term(s), label, term(o), default) for s, o in rows])
+    queries = [(str(prop), f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o }} ORDER BY ?s ?o") for prop in INDEX_PROPERTIES]
+    queries.append((str(RDFS.label), f"SELECT DISTINCT ?s ?o WHERE {{ VALUES ?role {{ {roles} }} ?deal ?role ?s . "
+                                     f"?s <{RDFS.label}> ?o }} ORDER BY ?s ?o"))
+    # A few at a time: the store answers one while the answer before is parsed and stored here.
+    with ThreadPoolExecutor(_AT_ONCE) as pool:
+        for (prop, _query), rows in zip(queries, pool.map(lambda q: endpoint.term_rows(q[1]), queries)):
+            predicate = ox.NamedNode(prop)
+            store.extend([ox.Quad(term(s), predicate, term(o), default) for s, o in rows])
     return graph
 
 
