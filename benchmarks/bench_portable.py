@@ -3,8 +3,9 @@
 Each stored query is run as a whole process, ``KG_STORED_ANSWERS=0 kg --store DIR query FILE --format csv``,
 once in its text at an earlier commit (``--before``, e.g. the commit before a rewrite) and once as it is
 now, interleaved, ``--repeat`` times; the medians are compared and the two outputs checked to be the
-same. With ``--endpoint URL --graph IRI`` the current text is also run there (the store holding the same
-data, e.g. after ``kg push``) and its time and whether its rows equal the local ones are added.
+same. With ``--endpoint URL --graph IRI`` both texts are also run there (the store holding the same data,
+e.g. after ``kg push``): their times, the current text's time against the local one, and whether its rows
+there equal the local ones.
 
     .venv/bin/python benchmarks/bench_portable.py --store /work/bench/scale-run/store-100000 \\
         --before 5b1ee90 --query citations --query money-into --query money-into:company=synth-org-4024
@@ -59,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, KG_STORED_ANSWERS="0")
     print("| query | before (s) | after (s) | after/before | same rows | load average |"
-          + (" endpoint (s) | endpoint/local | endpoint rows |" if args.endpoint else ""))
-    print("|---|---|---|---|---|---|" + ("---|---|---|" if args.endpoint else ""))
+          + (" endpoint before (s) | endpoint after (s) | endpoint/local after | endpoint rows |" if args.endpoint else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|---|---|" if args.endpoint else ""))
     with tempfile.TemporaryDirectory(prefix="kg-bench-portable-") as tmp:
         for spec in args.query:
             name, _, param = spec.partition(":")
@@ -69,7 +70,7 @@ def main() -> None:
             old.write_text(subprocess.run(["git", "show", f"{args.before}:queries/{name}.rq"], cwd=ROOT, check=True,
                                           capture_output=True, text=True).stdout, encoding="utf-8")
             new = ROOT / "queries" / f"{name}.rq"
-            before, after, remote, loads = [], [], [], []
+            before, after, remote_before, remote, loads = [], [], [], [], []
             for _ in range(args.repeat):
                 loads.append(os.getloadavg()[0])
                 seconds, out_before = timed(["--store", args.store, "query", str(old), *params, "--format", "csv"], env)
@@ -77,18 +78,20 @@ def main() -> None:
                 seconds, out_after = timed(["--store", args.store, "query", str(new), *params, "--format", "csv"], env)
                 after.append(seconds)
                 if args.endpoint:
-                    seconds, out_remote = timed(["--endpoint", args.endpoint, "--graph", args.graph, "query", str(new),
-                                                 *params, "--format", "csv"], env)
+                    there = ["--endpoint", args.endpoint, "--graph", args.graph, "query"]
+                    seconds, _ = timed(there + [str(old), *params, "--format", "csv"], env)
+                    remote_before.append(seconds)
+                    seconds, out_remote = timed(there + [str(new), *params, "--format", "csv"], env)
                     remote.append(seconds)
             b, a = statistics.median(before), statistics.median(after)
             same = "yes" if _rows(out_before) == _rows(out_after) else "NO"
             line = (f"| `{name}{' ' + param if param else ''}` | {b:.2f} | {a:.2f} | {a / b:.2f}× | {same} | "
                     f"{min(loads):.1f}–{max(loads):.1f} |")
             if args.endpoint:
-                r = statistics.median(remote)
+                rb, r = statistics.median(remote_before), statistics.median(remote)
                 there = ("FAILED" if out_remote.startswith("FAILED") else
                          "same" if _rows(out_remote) == _rows(out_after) else "differ")
-                line += f" {r:.2f} | {r / a:.1f}× | {there} |"
+                line += f" {rb:.2f} | {r:.2f} | {r / a:.1f}× | {there} |"
             print(line, flush=True)
 
 
