@@ -37,7 +37,13 @@ _PREFERRED_TYPES = (KG.Organization, KG.Person, KG.Product, KG.ComputeResource, 
 
 
 def normalize(name: str) -> str:
-    """The form names are compared in: NFKC, case-folded, inner white space collapsed."""
+    """The form names are compared in: NFKC, case-folded, inner white space collapsed.
+
+    >>> normalize("  Sam\tALTMAN ") == normalize("ｓａｍ altman") == "sam altman"
+    True
+    """
+    if name.isascii():  # the same for ASCII (NFKC leaves it, casefold is lower), and several times faster
+        return " ".join(name.lower().split())
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
@@ -57,19 +63,42 @@ def name_index(graph: Graph) -> dict[str, set[URIRef]]:
     return index
 
 
+def named(graph: Graph, name: str) -> set[URIRef]:
+    """The IRIs :func:`name_index` files under ``name`` (normalized), found without indexing every name:
+    one scan of each name property in plain values (kg.bulk), terms made for the matches only. At 100k
+    deals the whole index took 12 s of a 13 s `kg show`.
+
+    >>> from kg.graph import load_graph
+    >>> graph = load_graph()
+    >>> named(graph, " NVIDIA ") == name_index(graph)["nvidia"]
+    True
+    """
+    from kg.bulk import PropertyTable, text
+
+    wanted, ontology = normalize(name), str(KG)
+    table = PropertyTable(graph, _NAME_PROPERTIES)
+    found: set[str] = set()
+    for prop in _NAME_PROPERTIES:
+        for subject, values in table.column(prop).items():
+            if subject in found or subject.startswith(("_:", ontology)):
+                continue
+            if normalize(local_name(subject)) == wanted or any(normalize(text(v)) == wanted for v in values):
+                found.add(subject)
+    return {URIRef(iri) for iri in found}
+
+
 def resolve_entity(graph: Graph, name: str) -> URIRef:
     """The IRI named by ``name``; raises UnknownEntityError (with suggestions) or UsageError (ambiguous)."""
     text = name.strip()
     iri = _as_iri(graph, text)
     if iri is not None:
         return iri
-    index = name_index(graph)
-    candidates = index.get(normalize(text), set())
+    candidates = named(graph, text)
     if len(candidates) == 1:
         return next(iter(candidates))
     if candidates:
         return _prefer(graph, candidates, name)
-    raise UnknownEntityError(name, suggest_names(graph, text, index))
+    raise UnknownEntityError(name, suggest_names(graph, text))
 
 
 def suggest_names(graph: Graph, name: str, index: dict[str, set[URIRef]] | None = None, limit: int = 3) -> list[str]:
