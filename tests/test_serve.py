@@ -334,12 +334,13 @@ def test_too_many_queries_at_once_are_refused_then_the_server_recovers(server):
     wait_healthy(server)
     answers = []
 
-    def ask():
-        status, headers, _ = sparql_post(server, ENDLESS)
+    def ask(number):
+        # Four different texts: identical ones would share one run (test_identical_requests_share_one_run).
+        status, headers, _ = sparql_post(server, f"{ENDLESS} # client {number}")
         answers.append((status, headers.get("Retry-After")))
 
     # Two busy workers and two waiting fill the server (--workers 2 --max-queue 2).
-    threads = [threading.Thread(target=ask) for _ in range(4)]
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(4)]
     for t in threads:
         t.start()
         time.sleep(0.15)
@@ -351,6 +352,35 @@ def test_too_many_queries_at_once_are_refused_then_the_server_recovers(server):
     wait_healthy(server)
     status = json.loads(request(server, "/api/status")[2])
     assert status["killed"] >= 3 and status["alive"] == 2  # the busy ones were killed and replaced
+
+
+def test_identical_requests_share_one_run(server):
+    # Six clients send the same slow query at once: more than the two workers and the queue of two hold
+    # (four different texts get two 429s above). They share one run: one worker stays free for others,
+    # nobody is refused, and all six get that run's answer (here: stopped at the time limit).
+    wait_healthy(server)
+    before = json.loads(request(server, "/api/status")[2])
+    answers = []
+
+    def ask():
+        started = time.monotonic()
+        status, _, body = sparql_post(server, ENDLESS)
+        answers.append((status, body, time.monotonic() - started))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    status, _, body = sparql_get(server, "ASK { kgd:Nvidia ?p ?o } # answered by the other worker meanwhile")
+    assert status == 200 and json.loads(body)["boolean"] is True
+    for t in threads:
+        t.join()
+    assert [a[0] for a in answers] == [503] * 6, answers
+    assert all("time limit" in body and seconds < TIME_LIMIT + 1.0 for _, body, seconds in answers), answers
+    wait_healthy(server)
+    after = json.loads(request(server, "/api/status")[2])
+    assert after["killed"] - before["killed"] == 1  # one run, one worker stopped
+    assert after["shared"] - before["shared"] == 5
 
 
 def test_host_header_allowlist_on_loopback(server):

@@ -11,6 +11,9 @@ next is refused at once (HTTP 429), and a request that waits longer than ``queue
 worker gets a 503. So a flood of slow queries costs at most ``size`` processes' time, and everyone
 else gets a prompt answer either way.
 
+Identical requests that arrive while one of them runs share that run (one worker, one time limit,
+counted from its start) instead of each taking a worker: ``status()["shared"]`` counts them.
+
 With an :class:`~kg.server.cache.AnswerCache`, a job asked again with the same arguments is answered
 from memory, without a worker (the data does not change while the server runs).
 """
@@ -55,6 +58,14 @@ class _Worker:
     conn: object
 
 
+@dataclass
+class _SharedRun:
+    """A job running in a worker, and how many requests wait for its answer."""
+
+    task: asyncio.Task
+    waiting: int = 0
+
+
 class WorkerPool:
     """``size`` worker processes serving ``source`` (see :func:`kg.server.worker.open_source`)."""
 
@@ -76,6 +87,8 @@ class WorkerPool:
         # Threads that wait for starting workers to say they are ready.
         self._threads = ThreadPoolExecutor(max_workers=size + 2, thread_name_prefix="kg-pool")
         self.killed = 0
+        self._running: dict = {}  # job key -> _SharedRun: the run identical requests wait for together
+        self.shared = 0  # requests answered by a run another request started
 
     async def start(self) -> None:
         """Start every worker and wait until all have loaded the data; StartError if one cannot."""
@@ -164,7 +177,8 @@ class WorkerPool:
         """How the pool is doing: workers idle and in all, requests waiting, workers killed so far."""
         return {"workers": self.size, "alive": len(self._workers),
                 "idle": self._idle.qsize() if self._idle is not None else 0,
-                "waiting": self._waiting, "killed": self.killed, "time_limit_seconds": self.timeout,
+                "waiting": self._waiting, "killed": self.killed, "shared": self.shared,
+                "time_limit_seconds": self.timeout,
                 "cache": self.cache.status()}
 
     async def run(self, job: str, timeout: float | None = None, **arguments):
@@ -179,25 +193,48 @@ class WorkerPool:
         """
         if self._closing or self._idle is None:
             raise PoolError("the server is shutting down", 503)
-        key = None
+        key = self.cache.key(job, arguments)
         if self.cache.enabled:
-            key = self.cache.key(job, arguments)
             kept = self.cache.get(key)
             if kept is not None:
                 return pickle.loads(kept)[1], True
         if local is not None:
             value = local()
             if value is not None:
-                if key is not None:
+                if self.cache.enabled:
                     self.cache.put(key, pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL))
                 return value, False
-        blob = await self._in_worker(job, timeout, arguments)
+        blob = await self._shared_run(key, job, timeout, arguments)
         answer = pickle.loads(blob)
         if answer[0] == "ok":
-            if key is not None:
+            if self.cache.enabled:
                 self.cache.put(key, blob)
             return answer[1], False
         raise JobError(answer[2], answer[1])
+
+    async def _shared_run(self, key: bytes, job: str, timeout: float | None, arguments: dict) -> bytes:
+        """:meth:`_in_worker`'s answer, from ONE run shared by every identical request that comes while it
+        runs: fifty people opening the same page ask one query fifty times, and one worker answers them
+        all, instead of fifty runs queueing for two workers until most are refused. Nothing is kept
+        after the run (that is the answer cache's job, which can be off). The run keeps its own time
+        limit, counted from its start; it is stopped (its worker replaced) when no request waits for it
+        any more, as a lone request's run is when its client goes away."""
+        run_key = (key, timeout)
+        run = self._running.get(run_key)
+        if run is None or run.task.done():  # a run that just ended (or was stopped) is not joined
+            run = self._running[run_key] = _SharedRun(
+                asyncio.get_running_loop().create_task(self._in_worker(job, timeout, arguments)))
+            run.task.add_done_callback(lambda _task, run=run: self._running.get(run_key) is run
+                                       and self._running.pop(run_key))
+        else:
+            self.shared += 1
+        run.waiting += 1
+        try:
+            return await asyncio.shield(run.task)
+        finally:
+            run.waiting -= 1
+            if not run.waiting and not run.task.done():
+                run.task.cancel()
 
     async def _take_worker(self) -> _Worker:
         if not self._idle.empty() and not self._waiting:  # the common case: no timer, no task
