@@ -159,6 +159,19 @@ def test_construct_and_describe_in_every_graph_format(server, accept, media, mar
         assert any(t.object == ox.Literal("英伟达", language="zh") for t in triples)
 
 
+def test_a_large_answer_arrives_whole(server):
+    # Every triple of the graph: several pieces of JSON (kg.server.app.body_response).
+    from kg.graph import load_graph
+    from kg.server.app import PIECE_BYTES
+
+    graph = load_graph(store="oxigraph")
+    status, headers, body = sparql_post(server, "SELECT * WHERE { ?s ?p ?o }")
+    assert status == 200 and int(headers["Content-Length"]) == len(body.encode("utf-8")) > 2 * PIECE_BYTES
+    rows = json.loads(body)["results"]["bindings"]
+    assert len(rows) == len(graph) > 2000
+    assert {"type": "literal", "value": "英伟达", "xml:lang": "zh"} in (row["o"] for row in rows)
+
+
 def test_ask_and_the_predeclared_prefixes(server):
     status, _, body = sparql_get(server, "ASK { ?deal kg:payer|kg:grantor kgd:Nvidia }")
     assert status == 200 and json.loads(body)["boolean"] is True

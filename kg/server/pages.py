@@ -102,7 +102,9 @@ async def stored_query(request: Request) -> Response:
     if fmt != "html":
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/sparql-results+json; charset=utf-8"
         headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
-        return Response(answer["body"], media_type=media, headers=headers)
+        from kg.server.app import body_response
+
+        return body_response(answer["body"], headers, media)
     suffix = ("?" + urlencode(values)) if values else ""
     links = {"CSV": f"/queries/{name}.csv{suffix}", "JSON": f"/queries/{name}.json{suffix}"}
     return render(request, "stored_query.html", headers=headers, query=query, values=values, answer=answer,
