@@ -14,6 +14,7 @@ with every detail (no what-if), which ``kg export --flows`` writes out as GraphM
 reading the RDF; and ``flow-edges.csv``, that export as CSV, copied out as it is. All four are
 written as they are computed, a chunk of deals at a time above :data:`BULK_READ_TRIPLES`, so that
 computing them for a million deals takes memory for the index's columns, not for every deal's details.
+The index also keeps what `kg viz` draws with no options (:func:`kg.flows.choose.default_choice`).
 
 Each file names the store content it was computed from: a digest of the store's manifest (its source
 files with their sizes and SHA-256, its triple count and load time). :func:`load_index` returns None
@@ -30,6 +31,7 @@ The index holds no answer of its own: it is built by the same code that reads th
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from decimal import Decimal
 import hmac
@@ -315,11 +317,20 @@ def _record_seal(key: bytes, content: str, number: int, payload: bytes) -> bytes
 
 def load_index(directory: str | Path) -> FlowIndex | None:
     """The flow index of the store in ``directory``, or None when there is none that fits its content."""
-    lines = _read_sealed(directory, index_path(directory), _FORMAT)
-    if lines is None or len(lines) != 1:
+    body = _sealed_body(directory, index_path(directory), _FORMAT)
+    if body is None:
         return None
+    text = str(body, "utf-8")
+    del body  # the file's bytes: not needed once decoded (300 MB at a million deals)
+    if not text.endswith("\n") or text.count("\n") != 1:
+        return None
+    # Millions of lists and numbers: with the cyclic collector on, each of its passes would scan all
+    # that was decoded so far (half the time of decoding). Nothing decoded refers back to itself.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        data = json.loads(lines[0])
+        data = json.loads(text)
+        del text
         index = FlowIndex(data)
         offsets = data.get("detail_offsets")
         if offsets is not None:
@@ -328,6 +339,9 @@ def load_index(directory: str | Path) -> FlowIndex | None:
         return index
     except (ValueError, KeyError, IndexError, TypeError):  # damaged: not used
         return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | None:
