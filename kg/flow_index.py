@@ -364,7 +364,9 @@ def _sealed_body(directory: str | Path, path: Path, kind: str) -> memoryview | N
             return None
         raw = path.read_bytes()
         # the body (every line but the last, with its newline) is checked and cut without copies
-        end = len(raw.rstrip(b"\n"))
+        end = len(raw)
+        while end and raw[end - 1] == 0x0A:  # the trailing newlines, without copying the file as rstrip would
+            end -= 1
         cut = raw.rfind(b"\n", 0, end) + 1
         if cut == 0:
             return None
