@@ -124,6 +124,30 @@ class PropertyTable:
             for subject, row in self._reader.rows(wanted).items():
                 self._rows.setdefault(subject, row)
 
+    @property
+    def reads_rows(self) -> bool:
+        """Whether this reads properties not scanned subject by subject (``rows=True``)."""
+        return self._read_row is not None
+
+    def forget_rows(self, keep=frozenset()) -> None:
+        """Drop the rows (and single values) read subject by subject, but those of the subjects in
+        ``keep``; the scanned columns stay. A pass over every deal reads each deal's row once: dropped
+        as it goes, they never all sit in memory at once.
+
+        >>> from kg.graph import load_graph, KGD
+        >>> from rdflib.namespace import RDFS
+        >>> table = PropertyTable(load_graph(), rows=True)
+        >>> nvidia, openai = str(KGD.Nvidia), str(KGD.OpenAI)
+        >>> table.value(nvidia, RDFS.label) == table.value(openai, RDFS.label)
+        False
+        >>> table.forget_rows(keep={nvidia})
+        >>> sorted(table._rows) == [nvidia]
+        True
+        """
+        self._rows = {subject: row for subject, row in self._rows.items() if subject in keep}
+        for found in self._single.values():
+            found.clear()
+
     def column(self, prop) -> dict:
         """subject -> list of values of a scanned ``prop`` (a dict to read from, not to change)."""
         return self._columns[str(prop)]

@@ -50,12 +50,13 @@ def check_output_path(output: str) -> Path | None:
     return target
 
 
-def write_output(output: str, data: str | bytes) -> int:
-    """Write ``data`` (text is UTF-8) whole to ``output`` (a path, or - for standard output); bytes written."""
+def write_output(output: str, data: str | bytes | memoryview) -> int:
+    """Write ``data`` (text is UTF-8; bytes or a memoryview of them) whole to ``output`` (a path, or -
+    for standard output); bytes written."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with open_output(output, text=False) as stream:
         stream.write(raw)
-    return len(raw)
+    return raw.nbytes if isinstance(raw, memoryview) else len(raw)
 
 
 @contextmanager

@@ -6,13 +6,15 @@ that can be drawn, its conditions, who gives value to whom in it, its kind of fl
 way of its conditions, and the names of the parties. On a large store, reading that table from the RDF
 is most of what those commands cost. ``kg load`` (and every refresh of the store) computes it once and
 writes it to ``flow-index.json`` in the store's directory; :class:`kg.flows.FlowReader` takes it as
-``index`` and then reads from the RDF only the deals and parties it shows. Up to
-:data:`FULL_GRAPH_TRIPLES`, three more files are kept beside it: ``flow-details.jsonl``, every deal's
-and party's details as the flow graph has them (no what-if), one line each, read line by line for the
-deals a command shows, so that ``cycles``, ``trace``, ``flows ENTITY`` and ``viz`` need no RDF for
-them; ``flow-edges.jsonl``, the whole flow graph with every detail (no what-if), which ``kg export
---flows`` writes out as GraphML or GEXF without reading the RDF; and ``flow-edges.csv``, that export
-as CSV, copied out as it is.
+``index`` and then reads from the RDF only the deals and parties it shows. Three more files are kept
+beside it: ``flow-details.jsonl``, every deal's and party's details as the flow graph has them (no
+what-if), one line each, read line by line for the deals a command shows, so that ``cycles``,
+``trace``, ``flows ENTITY`` and ``viz`` need no RDF for them; ``flow-edges.jsonl``, the whole flow graph
+with every detail (no what-if), which ``kg export --flows`` writes out as GraphML or GEXF without
+reading the RDF; and ``flow-edges.csv``, that export as CSV, copied out as it is. All four are
+written as they are computed, a chunk of deals at a time above :data:`BULK_READ_TRIPLES`, so that
+computing them for a million deals takes memory for the index's columns, not for every deal's details.
+The index also keeps what `kg viz` draws with no options (:func:`kg.flows.choose.default_choice`).
 
 Each file names the store content it was computed from: a digest of the store's manifest (its source
 files with their sizes and SHA-256, its triple count and load time). :func:`load_index` returns None
@@ -29,12 +31,14 @@ The index holds no answer of its own: it is built by the same code that reads th
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from decimal import Decimal
 import hmac
 import json
 import os
 import weakref
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -49,9 +53,13 @@ CSV_NAME = "flow-edges.csv"
 #: File of every deal's and party's details as the flow graph has them (no what-if), one sealed JSON
 #: line each, read line by line for the deals and parties a command shows.
 DETAILS_NAME = "flow-details.jsonl"
-#: Largest store (in triples) whose whole flow graph is kept: reading it takes some 500 bytes of memory
-#: a triple (1.1 GB for the 2.3M triples of 100k synthetic deals).
-FULL_GRAPH_TRIPLES = 5_000_000
+#: Largest store (in triples) whose flow files are computed from every property read in bulk, the
+#: fastest way, which takes some 500 bytes of memory a triple (1.1 GB for the 2.3M triples of 100k
+#: synthetic deals). Above it each deal is read alone, :data:`CHUNK_DEALS` at a time, and what was
+#: read is dropped after each chunk: slower, but in memory that does not grow with the store.
+BULK_READ_TRIPLES = 3_000_000
+#: Deals computed between two drops of what was read for them (see :data:`BULK_READ_TRIPLES`).
+CHUNK_DEALS = 5_000
 _FORMAT, _EDGES_FORMAT, _CSV_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges", "kg-flow-csv", 8
 
 
@@ -106,6 +114,7 @@ class FlowIndex:
         self.exchanged_by: dict[str, list[str]] = data["exchanged_by"]
         #: the deals' and parties' details (flow-details.jsonl), when kept with the store
         self._details: _SealedRecords | None = None
+        self._viz: dict | None = data.get("viz")  # kg.flows.choose.default_choice
         self._party_numbers: dict | None = None
         if not (len(self._keys) == len(self._texts) == len(self._class_of) == len(self._conditional)
                 and all(len(column) == len(self._texts) for name, column in self._meanings.items()
@@ -114,6 +123,10 @@ class FlowIndex:
 
     def __len__(self) -> int:
         return len(self._texts)
+
+    def forget_rows(self) -> None:
+        """Drop the deals' rows decoded so far (a pass over every deal decodes each once)."""
+        self._rows = [None] * len(self._texts)
 
     def _row(self, number: int) -> list:
         row = self._rows[number]
@@ -213,6 +226,12 @@ class FlowIndex:
             return "open" if self._conditional[number] else None
         return _status(self._row(number)[1], states) if self._conditional[number] else None
 
+    def viz_choice(self, max_nodes: int) -> dict | None:
+        """What `kg viz` draws with no options and at most ``max_nodes`` nodes, when kept with the
+        index (:func:`kg.flows.choose.default_choice`), else None."""
+        viz = self._viz
+        return viz if isinstance(viz, dict) and viz.get("max_nodes") == max_nodes else None
+
     def label(self, party: str) -> str:
         return self._labels[party]
 
@@ -298,11 +317,20 @@ def _record_seal(key: bytes, content: str, number: int, payload: bytes) -> bytes
 
 def load_index(directory: str | Path) -> FlowIndex | None:
     """The flow index of the store in ``directory``, or None when there is none that fits its content."""
-    lines = _read_sealed(directory, index_path(directory), _FORMAT)
-    if lines is None or len(lines) != 1:
+    body = _sealed_body(directory, index_path(directory), _FORMAT)
+    if body is None:
         return None
+    text = str(body, "utf-8")
+    del body  # the file's bytes: not needed once decoded (300 MB at a million deals)
+    if not text.endswith("\n") or text.count("\n") != 1:
+        return None
+    # Millions of lists and numbers: with the cyclic collector on, each of its passes would scan all
+    # that was decoded so far (half the time of decoding). Nothing decoded refers back to itself.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        data = json.loads(lines[0])
+        data = json.loads(text)
+        del text
         index = FlowIndex(data)
         offsets = data.get("detail_offsets")
         if offsets is not None:
@@ -311,6 +339,9 @@ def load_index(directory: str | Path) -> FlowIndex | None:
         return index
     except (ValueError, KeyError, IndexError, TypeError):  # damaged: not used
         return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _read_sealed(directory: str | Path, path: Path, kind: str) -> list[str] | None:
@@ -333,7 +364,9 @@ def _sealed_body(directory: str | Path, path: Path, kind: str) -> memoryview | N
             return None
         raw = path.read_bytes()
         # the body (every line but the last, with its newline) is checked and cut without copies
-        end = len(raw.rstrip(b"\n"))
+        end = len(raw)
+        while end and raw[end - 1] == 0x0A:  # the trailing newlines, without copying the file as rstrip would
+            end -= 1
         cut = raw.rfind(b"\n", 0, end) + 1
         if cut == 0:
             return None
@@ -351,8 +384,10 @@ def _sealed_body(directory: str | Path, path: Path, kind: str) -> memoryview | N
         return None
 
 
-def compute_index(graph) -> dict:
-    """The flow index of an RDF graph, as the JSON object :func:`build_index` writes (without its key)."""
+def compute_index(graph, chunk: int = CHUNK_DEALS) -> dict:
+    """The flow index of an RDF graph, as the JSON object :func:`build_index` writes (without its key).
+
+    What is read deal by deal (amounts, modality, condition names) is dropped every ``chunk`` deals."""
     from kg.bulk import text
     from kg.figures import local_name
     from kg.flows.common import FLOW_KINDS, KG
@@ -379,6 +414,8 @@ def compute_index(graph) -> dict:
 
     deals, money_edges = [], []
     for number, plan in enumerate(_skeletons(facts)):
+        if number and not number % chunk:
+            facts.forget()
         closure = facts.deal_classes(plan.deal)
         names = tuple(sorted(closure & relevant))
         if names not in class_sets:
@@ -422,37 +459,128 @@ def compute_index(graph) -> dict:
     }
 
 
-def build_index(directory: str | Path, graph=None) -> Path:
+def build_index(directory: str | Path, graph=None, *, chunk: int | None = None) -> Path:
     """Compute the flow index of the store in ``directory`` (opened read-only unless ``graph`` is it)
-    and write it beside the store: completely, or not at all."""
+    and its details, whole flow graph and CSV, and write them beside the store: each completely, or
+    not at all. Up to :data:`BULK_READ_TRIPLES` (and unless a ``chunk`` of deals is given) every
+    property is read in bulk; above, deal by deal, ``chunk`` deals at a time (:data:`CHUNK_DEALS`).
+    Either way the files are written as they are computed, and the same."""
     from kg.sealed import computed_from
 
     directory = Path(directory)
     graph, manifest = computed_from(directory, graph)
     key = content_key(manifest)
-    data = {**compute_index(graph), "key": key}
-    # The flow graph in full (no what-if), for `kg export --flows`, which shows every detail of every
-    # deal, and the details of every deal and party, for the commands that show a few. Read in bulk,
-    # they need memory in proportion to the store: only up to FULL_GRAPH_TRIPLES.
-    edges, details = edges_path(directory), details_path(directory)
-    for stale in (edges, details, csv_path(directory)):
+    in_bulk = chunk is None and manifest.get("triples", 0) <= BULK_READ_TRIPLES
+    data = {**compute_index(graph, chunk or CHUNK_DEALS), "key": key}
+    for stale in (edges_path(directory), details_path(directory), csv_path(directory)):
         stale.unlink(missing_ok=True)
-    if manifest.get("triples", 0) <= FULL_GRAPH_TRIPLES:
-        from kg.flows import FlowReader
+    data["detail_offsets"] = _write_flow_files(directory, key, FlowIndex(data), graph, in_bulk, chunk or CHUNK_DEALS)
+    from kg.flows import FlowReader
+    from kg.flows.choose import default_choice
 
-        reader = FlowReader(graph, read_all=True)
-        known = reader.known_details = {}
-        data["detail_offsets"] = _write_details(details, key, FlowIndex(data), reader, known)
-        lines = list(_edge_lines(key, reader.graph_steps()))
-        _write_atomically(edges, lines)
-        from kg.flow_export import iter_csv
-
-        rows, labels = edges_in_graph_order(lines[1:])
-        head = json.dumps({"format": _CSV_FORMAT, "version": _VERSION, "key": key}) + "\n"
-        _write_atomically(csv_path(directory), [head, *iter_csv(rows, lambda node: labels.get(node, node))])
+    data["viz"] = default_choice(FlowReader(graph, index=FlowIndex(data)))
     head = json.dumps({"format": _FORMAT, "version": _VERSION, "key": key}) + "\n"
-    _write_atomically(index_path(directory), [head, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"])
+    _write_atomically(index_path(directory), chain([head], _json_pieces(data), ["\n"]))
     return index_path(directory)
+
+
+def _json_pieces(data: dict) -> Iterator[str]:
+    """``json.dumps(data, ensure_ascii=False, separators=(",", ":"))`` in pieces: its long lists a
+    few thousand items at a time, so that the text of an index of a million deals is never whole.
+
+    >>> data = {"a": list(range(12345)), "b": {"c": "é"}, "d": []}
+    >>> "".join(_json_pieces(data)) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    True
+    """
+    def dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    yield "{"
+    for place, (name, value) in enumerate(data.items()):
+        yield ("," if place else "") + dumps(name) + ":"
+        if isinstance(value, list) and len(value) > _PIECE:
+            yield "[" + ",".join(map(dumps, value[:_PIECE]))
+            for start in range(_PIECE, len(value), _PIECE):
+                yield "," + ",".join(map(dumps, value[start:start + _PIECE]))
+            yield "]"
+        else:
+            yield dumps(value)
+    yield "}"
+
+
+_PIECE = 10_000  # list items in one piece of _json_pieces
+
+
+def _write_flow_files(directory: Path, key: str, index: FlowIndex, graph, in_bulk: bool, chunk: int) -> list[int]:
+    """Write the deals' and parties' details, the whole flow graph and its CSV beside the store in
+    ``directory`` as they are computed (see :func:`build_index`); the details' offsets."""
+    from kg.flow_export import iter_csv
+    from kg.flows import FlowReader
+    from kg.sealed import SealedWriter
+
+    reader = FlowReader(graph, read_all=True) if in_bulk else FlowReader(graph, index=index)
+    with SealedWriter(edges_path(directory)) as out:
+        out.write(json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n")
+        steps = _StepWriter(out)
+        offsets = _write_details(details_path(directory), key, index, reader, None, steps=steps, chunk=chunk)
+    with edges_path(directory).open("rb") as stored, SealedWriter(csv_path(directory)) as out:
+        def edges():
+            for place in steps.order.places():
+                stored.seek(place)
+                _tag, u, v, edge_key, attributes = decode_step(stored.readline().decode("utf-8"))
+                yield u, v, edge_key, attributes
+        labels = steps.order.labels
+        out.write(json.dumps({"format": _CSV_FORMAT, "version": _VERSION, "key": key}) + "\n")
+        for piece in iter_csv(edges(), lambda node: labels.get(node, node)):
+            out.write(piece)
+    return offsets
+
+
+class _StepWriter:
+    """What :meth:`kg.flows.FlowReader.graph` adds to a flow graph (no relations), written as the
+    JSON lines of :func:`_edge_lines` as it comes, keeping only the nodes added and what puts the
+    edges in the graph's order (:class:`_GraphOrder`): the flow graph of a million deals is never whole."""
+
+    def __init__(self, out):
+        self._out = out
+        self.order = _GraphOrder()
+
+    def __contains__(self, node) -> bool:
+        return node in self.order
+
+    def add_node(self, node, **attributes) -> None:
+        if node not in self.order:
+            self._out.write(_step_line(("node", node, attributes)))
+            self.order.node(node, attributes.get("label", node))
+
+    def add_edge(self, u, v, key=None, **attributes) -> None:
+        self.order.edge(u, v, self._out.write(_step_line(("edge", u, v, key, attributes))))
+
+
+class _GraphOrder:
+    """Where each node and edge of a flow graph is added (a number, growing), to list its edges in the
+    order ``G.edges(keys=True)`` gives them: by their source's place, then by the place of the first
+    edge between the same two nodes, then by their own. Also every node's label."""
+
+    def __init__(self):
+        self.labels: dict = {}
+        self._nodes: dict = {}  # node -> when it was added
+        self._first: dict = {}  # (u, v) -> the place of the first edge between them
+        self._keyed: list = []
+
+    def __contains__(self, node) -> bool:
+        return node in self._nodes
+
+    def node(self, node, label) -> None:
+        self._nodes[node] = len(self._nodes)
+        self.labels[node] = label
+
+    def edge(self, u, v, place: int) -> None:
+        self._keyed.append((self._nodes[u], self._first.setdefault((u, v), place), place))
+
+    def places(self) -> list[int]:
+        """The edges' places, in the graph's order."""
+        self._keyed.sort()
+        return [place for _u, _pair, place in self._keyed]
 
 
 def edges_path(directory: str | Path) -> Path:
@@ -473,21 +601,26 @@ def details_path(directory: str | Path) -> Path:
     return Path(directory) / DETAILS_NAME
 
 
-def _write_details(path: Path, content: str, index: FlowIndex, reader, known: dict) -> list[int]:
+def _write_details(path: Path, content: str, index: FlowIndex, reader, known: dict | None, *, steps=None,
+                   chunk: int = CHUNK_DEALS) -> list[int]:
     """Write every deal's details (its status without what-if, and what its edges carry) and every
     party's node attributes, one sealed line each (:class:`_SealedRecords`), numbered deals first;
-    keep the deals' in ``known`` (deal key -> (status, details)). The lines' offsets."""
+    keep the deals' in ``known`` (deal key -> (status, details)) unless it is None; add each deal's
+    edges to ``steps`` (:class:`_StepWriter`) as :meth:`kg.flows.FlowReader.graph` adds them. What
+    was read for them is dropped every ``chunk`` deals (but the parties'). The lines' offsets."""
     from kg.store import _signing_key
 
     key = _signing_key()
     if key is None:
         raise OSError("no key to seal the flow index with")
     from kg.bulk import PropertyTable, text
-    from kg.flows.common import KG
+    from kg.flows.common import FLOW_KINDS, KG
 
     arrangements, exchanged_by = index.arrangements, index.exchanged_by
     dated = (KG.year, KG.byDate, KG.timeExpression)
-    dates = PropertyTable(reader.rdf_graph, dated)
+    # read in bulk with the rest, or deal by deal with the rest
+    dates = reader.rows_table() or PropertyTable(reader.rdf_graph, dated)
+    parties = frozenset(index.parties)  # their rows are read again and again: kept
     offsets: list[int] = []
     temporary = path.with_name(path.name + ".tmp")
     try:
@@ -497,10 +630,18 @@ def _write_details(path: Path, content: str, index: FlowIndex, reader, known: di
                 offsets.append(handle.tell())
                 handle.write(_record_seal(key, content, len(offsets) - 1, payload) + b" " + payload + b"\n")
             for number in range(len(index)):
+                if number and not number % chunk:
+                    reader.forget(parties)
+                    index.forget_rows()
                 plan = index.plan(number, {})
                 common = reader.deal_details(plan, arrangements, exchanged_by)
-                known[common["deal"]] = (plan.status, common)
+                if known is not None:
+                    known[common["deal"]] = (plan.status, common)
                 write([plan.status, common, [sorted(text(v) for v in dates.objects(plan.deal, prop)) for prop in dated]])
+                if steps is not None:
+                    edges = reader._edges(plan, None, FLOW_KINDS)
+                    if edges:
+                        reader._add_deal(steps, plan, edges, arrangements, exchanged_by, False, common)
             for party in index.parties:
                 write(reader.node_attributes(party))
         os.replace(temporary, path)
@@ -509,10 +650,14 @@ def _write_details(path: Path, content: str, index: FlowIndex, reader, known: di
     return offsets
 
 
+def _step_line(step) -> str:
+    return json.dumps(step, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def _edge_lines(key: str, steps) -> Iterator[str]:
     yield json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n"
     for step in steps:
-        yield json.dumps(step, ensure_ascii=False, separators=(",", ":")) + "\n"
+        yield _step_line(step)
 
 
 def load_flow_steps(directory: str | Path):
@@ -563,26 +708,19 @@ def ensure_index(directory: str | Path) -> bool:
 def edges_in_graph_order(lines) -> tuple[Iterator[tuple], dict]:
     """(the edges (u, v, key, attributes) in the order ``G.edges(keys=True, data=True)`` gives them
     for the graph :func:`replay` makes, decoded one at a time; node -> label), from the steps."""
-    labels: dict = {}
-    order: dict = {}  # node -> when it was added
-    first: dict = {}  # (u, v) -> the first edge between them
-    keyed = []
+    order = _GraphOrder()
     for number, line in enumerate(lines):
         if line.startswith('["node"'):
             _tag, node, attributes = json.loads(line)
-            order[node] = len(order)
-            labels[node] = attributes.get("label", node)
+            order.node(node, attributes.get("label", node))
         else:
             # ["edge","u","v","key",{...}]: u and v without decoding the attributes (a ," cannot occur
             # inside a JSON string, where the quote is escaped)
             u, v = json.loads(line[:line.index(',"', line.index(',"', 8) + 1)] + "]")[1:3]
-            first.setdefault((u, v), number)
-            keyed.append((order[u], first[(u, v)], number))
-    keyed.sort()
+            order.edge(u, v, number)
 
     def edges():
-        for _u, _pair, number in keyed:
+        for number in order.places():
             _tag, u, v, key, attributes = decode_step(lines[number])
             yield u, v, key, attributes
-    return edges(), labels
-
+    return edges(), order.labels

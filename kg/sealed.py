@@ -45,23 +45,48 @@ def seal(key: bytes, body: bytes) -> str:
 def write_sealed(path: Path, pieces) -> None:
     """Write the text ``pieces`` and a last line sealing them with this user's key (kg.store's key
     for manifests), to a temporary file renamed over ``path`` when it is whole."""
-    from kg.store import _signing_key
+    with SealedWriter(path) as out:
+        for piece in pieces:
+            out.write(piece)
 
-    key = _signing_key()
-    if key is None:
-        raise OSError(f"no key to seal {path.name} with")
-    digest = hmac.new(key, b"", hashlib.sha256)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with temporary.open("wb") as handle:
-            for piece in pieces:
-                raw = piece.encode("utf-8")
-                digest.update(raw)
-                handle.write(raw)
-            handle.write(json.dumps({"seal": digest.hexdigest()}).encode("ascii") + b"\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+class SealedWriter:
+    """:func:`write_sealed` a piece at a time, for files written while they are computed: ``write``
+    gives the offset the piece starts at; leaving the ``with`` block seals the file and renames it
+    over ``path``, or (on an error) removes it, leaving ``path`` as it was."""
+
+    def __init__(self, path: Path):
+        from kg.store import _signing_key
+
+        key = _signing_key()
+        if key is None:
+            raise OSError(f"no key to seal {path.name} with")
+        self._path, self._digest = path, hmac.new(key, b"", hashlib.sha256)
+        self._temporary = path.with_name(path.name + ".tmp")
+        self._handle = None
+        self.offset = 0
+
+    def __enter__(self) -> "SealedWriter":
+        self._handle = self._temporary.open("wb")
+        return self
+
+    def write(self, piece: str) -> int:
+        """Write ``piece``; the offset (in bytes) it starts at."""
+        raw, start = piece.encode("utf-8"), self.offset
+        self._digest.update(raw)
+        self._handle.write(raw)
+        self.offset += len(raw)
+        return start
+
+    def __exit__(self, kind, _error, _trace) -> None:
+        try:
+            if kind is None:
+                self._handle.write(json.dumps({"seal": self._digest.hexdigest()}).encode("ascii") + b"\n")
+            self._handle.close()
+            if kind is None:
+                os.replace(self._temporary, self._path)
+        finally:
+            self._temporary.unlink(missing_ok=True)
 
 
 def sealed_length(handle) -> int | None:

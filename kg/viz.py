@@ -37,10 +37,9 @@ from rdflib import URIRef
 from kg.entities import display_name
 from kg.errors import UsageError
 from kg.figures import local_name
+from kg.flows.choose import LISTED_LEFT_OUT, MAX_NODES, largest_flows
 from kg.graph import KG
 
-#: Above this many nodes a page gets slow to lay out; ``build`` keeps the largest flows only.
-MAX_NODES = 500
 
 #: Kinds of flows and relations (the ``kind`` of :func:`kg.flows.flow_graph` edges): id -> (name, colour).
 EDGE_KINDS: dict[str, tuple[str, str]] = {
@@ -129,20 +128,15 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
         assume = kgflows.parse_assumptions([assume] if isinstance(assume, str) else list(assume))
 
     reader = kgflows.FlowReader(graph, assume or None, index=index)
-    focus_key = None
-    if focus is not None:
-        import networkx as nx
-        G = reader.outline(include_relations=True)
-        focus_key = kgflows.resolve_node(graph, G, focus)
-        G = G.subgraph(nx.ego_graph(G, focus_key, radius=hops, undirected=True).nodes).copy()
-        edges = list(G.edges(keys=True, data=True))
-    else:  # the whole deal web: its edges are only counted and ranked here, without networkx
-        G = reader.outline(include_relations=True, graph_class=kgflows.EdgeTable)
-        edges = [(u, v, k, data) for (u, v, k), data in G.edges.items()]
-
-    all_nodes, all_edges = len(G.nodes), len(edges)
-    kept, left_out = _keep_largest(G, edges, top, max_nodes, focus_key)
-    drawn = kept if left_out else [(u, v, k) for u, v, k, _data in edges]
+    # With no options, what to draw may be kept with the store's flow index (kg.flows.choose)
+    stored = (index.viz_choice(max_nodes) if index is not None and focus is None and not assume and top is None
+              else None)
+    if stored is not None:
+        focus_key, all_nodes, all_edges = None, stored["nodes"], stored["edges"]
+        drawn = [tuple(key) for key in stored["drawn"]]
+        left_out = _StoredLeftOut(stored, lambda: _choose(graph, kgflows, reader, None, hops, None, max_nodes)[3])
+    else:
+        focus_key, all_nodes, all_edges, left_out, drawn = _choose(graph, kgflows, reader, focus, hops, top, max_nodes)
     full = reader.graph(include_relations=True, deals={k for _u, _v, k in drawn})
     sub = full.edge_subgraph(drawn).copy()
     if focus_key is not None and focus_key not in sub:
@@ -167,43 +161,34 @@ def build(graph, *, focus: str | None = None, hops: int = 1, assume=None, top: i
 # Choosing what to draw
 
 
+def _choose(graph, kgflows, reader, focus, hops, top, max_nodes) -> tuple:
+    """(the focus's node or None, how many nodes and edges there are to draw, the flows left out
+    (described, largest first), the keys (u, v, k) of those drawn)."""
+    focus_key = None
+    if focus is not None:
+        import networkx as nx
+        G = reader.outline(include_relations=True)
+        focus_key = kgflows.resolve_node(graph, G, focus)
+        G = G.subgraph(nx.ego_graph(G, focus_key, radius=hops, undirected=True).nodes).copy()
+        edges = list(G.edges(keys=True, data=True))
+    else:  # the whole deal web: its edges are only counted and ranked here, without networkx
+        G = reader.outline(include_relations=True, graph_class=kgflows.EdgeTable)
+        edges = [(u, v, k, data) for (u, v, k), data in G.edges.items()]
+    kept, left_out = _keep_largest(G, edges, top, max_nodes, focus_key)
+    drawn = kept if left_out else [(u, v, k) for u, v, k, _data in edges]
+    return focus_key, len(G.nodes), len(edges), left_out, drawn
+
+
 def _size(data) -> float:
     """How big a flow is for drawing and ranking: its upper bound, else its lower bound, else 0."""
     value = data.get("high") if data.get("high") is not None else data.get("low")
     return float(value) if value is not None else 0.0
 
 
-def _rank_key(edge) -> tuple:
-    """Largest first (by :func:`_size`), then by the edge's key: ``sorted(edges, key=_rank_key)``.
-    :func:`_size` written out, as a page of 100k flows sorts them all."""
-    data = edge[3]
-    value = data.get("high")
-    if value is None:
-        value = data.get("low")
-    return (-float(value) if value is not None else -0.0, edge[0], edge[1], edge[2])
-
-
 def _keep_largest(G, edges, top, max_nodes, focus_key):
-    """Keys (u, v, k) of the flows to draw, and descriptions of those left out (largest first).
-
-    ``edges`` are G's (u, v, key, attributes). Flows are taken from the largest down while fewer than
-    ``top`` are taken and their parties stay within ``max_nodes``; ties keep the graph's (sorted,
-    deterministic) order.
-    """
-    if top is None and len(G.nodes) <= max_nodes:
-        return None, []
-    ranked = sorted(edges, key=_rank_key)
-    kept, seen, left = [], ({focus_key} if focus_key is not None else set()), []
-    for u, v, k, data in ranked:
-        if (top is None or len(kept) < top) and u in seen and v in seen:  # no new party: always fits
-            kept.append((u, v, k))
-            continue
-        new = {u, v} - seen
-        if (top is None or len(kept) < top) and len(seen) + len(new) <= max_nodes:
-            kept.append((u, v, k))
-            seen |= new
-        else:
-            left.append((u, v, data))
+    """Keys (u, v, k) of the flows to draw, and descriptions of those left out (largest first): see
+    :func:`kg.flows.choose.largest_flows`."""
+    kept, left = largest_flows(G, edges, top, max_nodes, focus_key)
     return kept, _Described(G, left)
 
 
@@ -223,10 +208,39 @@ class _Described(Sequence):
         return _describe(self._G, *self._flows[index])
 
 
+class _StoredLeftOut(Sequence):
+    """The flows left out of the page `kg viz` draws with no options, as kept with the store's flow
+    index (:func:`kg.flows.choose.default_choice`): the first ones (all a page lists) described from
+    it; the rest, which no page lists, chosen again (``everything()``) when asked for."""
+
+    def __init__(self, stored: dict, everything):
+        self._count, self._everything, self._all = stored["left_out"], everything, None
+        self._first = [_flow_text(u_label, v_label, data) for _u, _v, data, u_label, v_label in stored["largest_left_out"]]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        first = len(self._first)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step > 0 and (stop <= first or start >= stop):
+                return self._first[start:stop:step]
+        elif -self._count <= index < self._count and (index if index >= 0 else index + self._count) < first:
+            return self._first[index if index >= 0 else index + self._count]
+        if self._all is None:
+            self._all = self._everything()
+        return self._all[index]
+
+
 def _describe(G, u, v, data) -> str:
+    return _flow_text(G.nodes[u]["label"], G.nodes[v]["label"], data)
+
+
+def _flow_text(u_label: str, v_label: str, data) -> str:
     amount = data.get("amount_text") or data.get("terms_text") or "no amount"
     kind = EDGE_KINDS.get(data.get("kind"), EDGE_KINDS["other"])[0].lower()
-    return f"{G.nodes[u]['label']} → {G.nodes[v]['label']}: {amount} ({kind})"
+    return f"{u_label} → {v_label}: {amount} ({kind})"
 
 
 def _loop_edges(kgflows, G) -> dict:
@@ -452,7 +466,7 @@ def _page(graph, G, kgflows, loops, focus_key, title, note, left_out, dates=None
         "edgeKinds": [{"id": k, "name": EDGE_KINDS[k][0], "color": EDGE_KINDS[k][1],
                        "count": sum(1 for e in vis_edges if e["kind"] == k)} for k in kinds_present],
         "nodeKinds": [{"id": k, "name": NODE_KINDS[k][0], "color": NODE_KINDS[k][1]} for k in node_kinds_present],
-        "meta": {"title": heading, "note": note, "leftOut": left_out[:200], "leftOutCount": len(left_out),
+        "meta": {"title": heading, "note": note, "leftOut": left_out[:LISTED_LEFT_OUT], "leftOutCount": len(left_out),
                  "assumed": ", ".join(f"{name} {state}" for name, state in sorted(assumptions.items())),
                  "focus": focus_key or "", "loopEdges": len(loops)},
     }

@@ -285,7 +285,7 @@ def export(ctx, fmt, output, flows, assumptions):
         if serializer is None:
             raise UsageError(f"--format {fmt}: the graph exports as turtle, nt or jsonld (graphml, gexf, csv need --flows)")
         data = graph.serialize(format=serializer)
-    if isinstance(data, (str, bytes)):
+    if isinstance(data, (str, bytes, memoryview)):
         written = write_output(output, data)
     else:  # text in pieces, written as they come
         from kg.files import open_output
@@ -301,7 +301,7 @@ def export(ctx, fmt, output, flows, assumptions):
 
 
 def _flows_data(ctx, graph, fmt: str, assumptions):
-    """The money-flow graph as ``fmt`` (graphml, gexf or csv): text, bytes, or text in pieces. The CSV
+    """The money-flow graph as ``fmt`` (graphml, gexf or csv): text, bytes (a memoryview), or text in pieces. The CSV
     kept whole with the ``--store`` when there is no what-if, else from the flow graph kept with it
     (kg.flow_index), else read from the RDF."""
     if fmt not in ("graphml", "gexf", "csv"):
@@ -312,7 +312,7 @@ def _flows_data(ctx, graph, fmt: str, assumptions):
 
         kept = load_flow_csv(store_dir)
         if kept is not None:
-            return bytes(kept)
+            return kept  # the file's bytes, not copied (400 MB at a million deals)
     from kg.flow_export import export_flows
     from kg.flows import flow_graph, parse_assumptions
 

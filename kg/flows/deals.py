@@ -98,6 +98,12 @@ class _Facts:
         # else, read on demand, only the deal classes (the others change nothing about a deal).
         self._deal_types = self.table.column(RDF.type) if read_all else None
 
+    def forget(self, keep=frozenset()) -> None:
+        """Drop what was read subject by subject (the figures too), but the rows of ``keep``: see
+        :meth:`kg.bulk.PropertyTable.forget_rows`."""
+        self.table.forget_rows(keep)
+        self._figures.clear()
+
     def read_deal_classes(self) -> None:
         """Read the classes of every deal at once (rather than deal by deal, as they are needed)."""
         if self._deal_types is None:

@@ -406,9 +406,10 @@ class FlowReader:
         plans = (self._index.plan(number, self._states) for number in sorted(numbers))
         return [plan for plan in plans if plan is not None]
 
-    def _add_deal(self, G, plan: _Plan, edges, arrangements, exchanged_by, include_relations) -> None:
+    def _add_deal(self, G, plan: _Plan, edges, arrangements, exchanged_by, include_relations, common=None) -> None:
         facts, index = self._facts, self._index
-        common = self.deal_details(plan, arrangements, exchanged_by)
+        if common is None:
+            common = self.deal_details(plan, arrangements, exchanged_by)
         amount_text, stated = common["amount_text"], common["low"] is not None
         for kind, giver, taker, givers, takers in edges:
             u, v = _add_node(G, facts, giver, index), _add_node(G, facts, taker, index)
@@ -487,6 +488,15 @@ class FlowReader:
         """(years, by-dates, time expressions) of ``deal`` (its key) as texts when the store's flow
         index keeps them, else None (then they are read from the RDF graph)."""
         return self._index.deal_dates(deal) if self._index is not None else None
+
+    def rows_table(self):
+        """The :class:`kg.bulk.PropertyTable` this reads deal by deal, or None when it reads in bulk."""
+        return self._facts.table if self._facts.table.reads_rows else None
+
+    def forget(self, keep=frozenset()) -> None:
+        """Drop what was read deal by deal, but the rows of ``keep`` (:meth:`kg.bulk.PropertyTable.forget_rows`):
+        for a pass over every deal in memory that does not grow with them."""
+        self._facts.forget(keep)
 
     def node_attributes(self, party) -> dict:
         """The attributes of the node of ``party`` (a plain value of the table) in the flow graph."""
