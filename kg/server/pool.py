@@ -204,16 +204,22 @@ class WorkerPool:
                 if self.cache.enabled:
                     self.cache.put(key, pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL))
                 return value, False
-        blob = await self._shared_run(key, job, timeout, arguments)
-        answer = pickle.loads(blob)
+        answer = await self._shared_run(key, job, timeout, arguments)
         if answer[0] == "ok":
-            if self.cache.enabled:
-                self.cache.put(key, blob)
             return answer[1], False
         raise JobError(answer[2], answer[1])
 
-    async def _shared_run(self, key: bytes, job: str, timeout: float | None, arguments: dict) -> bytes:
-        """:meth:`_in_worker`'s answer, from ONE run shared by every identical request that comes while it
+    async def _answered(self, key: bytes, job: str, timeout: float | None, arguments: dict) -> tuple:
+        """The worker's answer to one job, unpickled (once for every request sharing the run: fifty
+        copies of an 80 MB answer would not fit), and kept in the cache when it is on."""
+        blob = await self._in_worker(job, timeout, arguments)
+        answer = pickle.loads(blob)
+        if answer[0] == "ok" and self.cache.enabled:
+            self.cache.put(key, blob)
+        return answer
+
+    async def _shared_run(self, key: bytes, job: str, timeout: float | None, arguments: dict) -> tuple:
+        """:meth:`_answered`'s answer, from ONE run shared by every identical request that comes while it
         runs: fifty people opening the same page ask one query fifty times, and one worker answers them
         all, instead of fifty runs queueing for two workers until most are refused. Nothing is kept
         after the run (that is the answer cache's job, which can be off). The run keeps its own time
@@ -223,7 +229,7 @@ class WorkerPool:
         run = self._running.get(run_key)
         if run is None or run.task.done():  # a run that just ended (or was stopped) is not joined
             run = self._running[run_key] = _SharedRun(
-                asyncio.get_running_loop().create_task(self._in_worker(job, timeout, arguments)))
+                asyncio.get_running_loop().create_task(self._answered(key, job, timeout, arguments)))
             run.task.add_done_callback(lambda _task, run=run: self._running.get(run_key) is run
                                        and self._running.pop(run_key))
         else:
