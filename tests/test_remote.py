@@ -278,23 +278,25 @@ def test_every_stored_query_gives_the_local_rows(pushed, query):
     assert sorted(rows, key=repr) == sorted(local_rows, key=repr)
 
 
-def test_a_param_binds_the_same_way(pushed):
-    args = ("query", "entity-facts", "--param", "entity=Anthropic", "--format", "json")
+def _same_rows_with_param(pushed, query: str, param: str) -> tuple[list, list]:
+    """(column names, rows) of a stored query with ``--param`` on the store, checked equal to the local rows."""
+    args = ("query", query, "--param", param, "--format", "json")
     local, there = kg(*args), remote(pushed, *args)
     assert there.exit_code == 0, there.output
     names, rows = _rows(there.output)
     assert sorted(rows, key=repr) == sorted(_rows(local.output)[1], key=repr)
+    return names, rows
+
+
+def test_a_param_binds_the_same_way(pushed):
+    names, rows = _same_rows_with_param(pushed, "entity-facts", "entity=Anthropic")
     # the article, line 12: Anthropic's business customers number 300,000 ("企业用户数达30万")
     assert any(isinstance(cell, tuple) and "企业用户数达30万" in cell[1] for row in rows for cell in row)
 
 
 def test_money_into_another_company_gives_the_local_rows(pushed):
     """money-into with --param: its class test (rdfs:subClassOf*) once dropped deals on Virtuoso."""
-    args = ("query", "money-into", "--param", "company=Anthropic", "--format", "json")
-    local, there = kg(*args), remote(pushed, *args)
-    assert there.exit_code == 0, there.output
-    names, rows = _rows(there.output)
-    assert sorted(rows, key=repr) == sorted(_rows(local.output)[1], key=repr)
+    names, rows = _same_rows_with_param(pushed, "money-into", "company=Anthropic")
     # the article, line 50: Anthropic is invested in by Google and Amazon, one figure for both
     # ("Anthropic获谷歌和亚马逊数十亿美元投资"); line 52: Amazon builds it a data-center cluster
     givers = [row[names.index("from")][1] for row in rows]
