@@ -195,8 +195,11 @@ def test_folder_without_write_permission_is_one_line(tmp_path, assert_one_error_
 def test_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "synth.ttl"
     target.write_bytes(OLD)
+    # Ctrl-C as a terminal sends it. SIGINT back to its default in the child: a suite started in the
+    # background (`&`) ignores it, and Python then never turns it into KeyboardInterrupt.
     process = subprocess.Popen([sys.executable, "-m", "kg", "synth", "--deals", "400000", "-o", str(target)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not any(p.name.endswith(".part") for p in tmp_path.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until the temporary file is being written
