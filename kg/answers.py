@@ -275,6 +275,23 @@ class StoredAnswer:
         self._handle.close()
 
 
+def stored_outcome(directory: str | Path, graph, text: str):
+    """``(outcome, answer)``: the stored answer of ``text`` as a :class:`kg.queries.QueryOutcome` whose rows
+    are read from the file and made into rdflib terms as the engine's are (graph: the store's graph, for
+    its term conversion), and the :class:`StoredAnswer` (its ``total``; ``close()`` it when done); None
+    when the engine must answer."""
+    convert = getattr(graph.store, "rdf_term", None)
+    answer = find_answer(directory, text) if convert is not None else None
+    if answer is None:
+        return None
+    from rdflib import Variable
+
+    from kg.queries import QueryOutcome, Rows
+
+    return (QueryOutcome("SELECT", [Variable(v) for v in answer.variables],
+                         Rows(answer.rows(), convert, total=answer.total)), answer)
+
+
 def find_answer(directory: str | Path, text: str) -> StoredAnswer | None:
     """The stored answer of query ``text`` (with prologue, as run) on the store in ``directory``, or
     None when there is none that can be trusted to be the engine's answer now (see the module docstring)."""

@@ -104,19 +104,16 @@ def _stored_answer(ctx, graph, text: str):
     QueryOutcome whose rows are read from the file; None when the engine must answer."""
     obj = ctx.find_root().obj or {}
     store_dir = obj.get("store_dir")
-    if not store_dir or obj.get("endpoint") or getattr(graph.store, "rdf_term", None) is None:
+    if not store_dir or obj.get("endpoint"):
         return None
-    from rdflib import Variable
+    from kg.answers import stored_outcome
 
-    from kg.answers import find_answer
-    from kg.queries import QueryOutcome, Rows
-
-    answer = find_answer(store_dir, text)
-    if answer is None:
+    found = stored_outcome(store_dir, graph, text)
+    if found is None:
         return None
+    outcome, answer = found
     ctx.call_on_close(answer.close)
-    return QueryOutcome("SELECT", [Variable(v) for v in answer.variables],
-                        Rows(answer.rows(), graph.store.rdf_term, total=answer.total))
+    return outcome
 
 
 def _seconds(value):

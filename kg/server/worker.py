@@ -177,8 +177,6 @@ def _stored_answers():
     return StoredAnswers(_served.get("store"))
 
 
-
-
 def stored(graph, name: str, values: dict | None = None, fmt: str = "rows", max_rows: int = 10_000) -> dict:
     """A stored query with its parameters bound (as ``kg query NAME --param …``).
 
@@ -222,24 +220,21 @@ def _stored_select(graph, text: str, max_rows: int):
     """``(outcome, truncated)`` from the stored answer of ``text`` kept with the ``--store`` (kg.answers),
     its first ``max_rows`` rows as rdflib terms (as ``kg query`` reads it); None when the engine must answer."""
     directory = _served.get("store")
-    convert = getattr(graph.store, "rdf_term", None)
-    if not directory or convert is None:
+    if not directory:
         return None
     from itertools import islice
 
-    from rdflib import Variable
+    from kg.answers import stored_outcome
 
-    from kg.answers import find_answer
-    from kg.queries import QueryOutcome, Rows
-
-    answer = find_answer(directory, text)
-    if answer is None:
+    found = stored_outcome(directory, graph, text)
+    if found is None:
         return None
+    outcome, answer = found
     try:
-        rows = list(islice(Rows(answer.rows(), convert, total=answer.total), max_rows))
+        outcome.rows = list(islice(outcome.rows, max_rows))
     finally:
         answer.close()
-    return QueryOutcome("SELECT", [Variable(v) for v in answer.variables], rows), answer.total > max_rows
+    return outcome, answer.total > max_rows
 
 
 def entity(graph, name: str) -> dict:
