@@ -1,5 +1,5 @@
 """Run the CLI as ``python -m kg``."""
 
-from kg.cli import main
+from kg.launch import main
 
-main(prog_name="kg")
+main()

@@ -190,7 +190,7 @@ def ensure_answers(directory: str | Path) -> BuildReport | None:
 
 def _all_fresh(directory: str | Path) -> bool:
     """Whether every stored query's default answer is stored and fits the store's present content."""
-    from kg.queries import prepare_query, stored_queries
+    from kg.query_files import default_text, stored_queries
 
     folder = Path(directory) / ANSWERS_DIR
     if not folder.is_dir():
@@ -204,15 +204,15 @@ def _all_fresh(directory: str | Path) -> bool:
             with path.open("rb") as handle:
                 head = json.loads(handle.readline())
             heads[head.get("name")] = head
-        # Texts need no graph to prepare when the defaults are prefixed names; with another default,
-        # the answers are rebuilt (they are fresh only if a file for each query has this content key).
+        # Texts need no graph to prepare when the defaults are IRIs; with another default, the answers
+        # are fresh if a file for each query has this content key.
         for query in stored_queries():
             head = heads.get(query.name)
             if head is None or head.get("key") != key or head.get("version") != _VERSION:
                 return False
-            if all(p.default is None or ":" in p.default for p in query.params):
-                if head.get("query") != query_digest(prepare_query(None, query, {}, None)):
-                    return False
+            text = default_text(query)
+            if text is not None and head.get("query") != query_digest(text):
+                return False
         return True
     except Exception:  # noqa: BLE001 - anything odd: rebuild
         return False
@@ -290,6 +290,63 @@ def stored_outcome(directory: str | Path, graph, text: str):
 
     return (QueryOutcome("SELECT", [Variable(v) for v in answer.variables],
                          Rows(answer.rows(), convert, total=answer.total)), answer)
+
+
+#: Stored answers up to this size (bytes of the file) can be written as CSV with no rdflib (:func:`small_csv`).
+SMALL_CSV_BYTES = 1 << 20
+
+
+def small_csv(directory: str | Path, text: str) -> str | None:
+    r"""The CSV ``kg query --format csv`` writes for query ``text`` on the store in ``directory``, made
+    from its stored answer alone: when there is one fit to use (:func:`find_answer`), its file is at most
+    :data:`SMALL_CSV_BYTES`, and every cell's CSV text is the text the file holds (IRIs, blank nodes,
+    strings, language-tagged strings and the literals of kg.project.SAME_TEXT_DATATYPES; other
+    literals need rdflib's view of them). None otherwise: the caller goes the usual way.
+
+    >>> [_csv_text(c) for c in ("Ihttps://x.org/a", "S中", ["7", "^integer"], ["en", "@en"], None)]
+    ['https://x.org/a', '中', '7', 'en', None]
+    """
+    try:
+        if os.stat(answer_path(directory, text)).st_size > SMALL_CSV_BYTES:
+            return None
+    except OSError:
+        return None
+    answer = find_answer(directory, text)
+    if answer is None:
+        return None
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # as kg.queries.iter_select_text
+    writer.writerow(answer.variables)
+    try:
+        for cells in answer.cells():
+            texts = [_csv_text(cell) for cell in cells]
+            if any(t is not None for t in texts):
+                writer.writerow(["" if t is None else t for t in texts])
+    except _NeedsRdflib:
+        return None
+    finally:
+        answer.close()
+    return out.getvalue()
+
+
+class _NeedsRdflib(Exception):
+    """A cell whose CSV text is rdflib's ``str`` of the term, not the text the file holds."""
+
+
+def _csv_text(cell) -> str | None:
+    from kg.project import SAME_TEXT_DATATYPES
+
+    if cell is None:
+        return None
+    if type(cell) is str:
+        return cell[1:]  # an IRI, a blank node, an xsd:string: its value
+    value, kind = cell
+    if kind[0] == "@" or (_XSD + kind[1:] if kind[0] == "^" else kind) in SAME_TEXT_DATATYPES:
+        return value
+    raise _NeedsRdflib(kind)
 
 
 def find_answer(directory: str | Path, text: str) -> StoredAnswer | None:

@@ -41,6 +41,8 @@ from typing import Callable, Iterable, NamedTuple
 
 from rdflib import BNode, Literal, URIRef
 
+from kg.project import SAME_TEXT_DATATYPES
+
 
 class Lit(NamedTuple):
     """A literal as a plain value: its text (``str`` of the rdflib Literal) and language tag (or None)."""
@@ -257,10 +259,7 @@ def _rdflib_reader(graph) -> _Reader:
     return _Reader(scan, scan_where, row, lookup)
 
 
-#: Datatypes whose lexical form, as Oxigraph keeps it (canonical), is also rdflib's ``str`` of the term.
-_SAME_TEXT = {"http://www.w3.org/2001/XMLSchema#" + name for name in
-              ("string", "integer", "decimal", "boolean", "date", "gYear", "gYearMonth", "anyURI")}
-_SAME_TEXT.add("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
+_SAME_TEXT = SAME_TEXT_DATATYPES  # their text needs no rdflib term (kg.project)
 
 
 def _oxigraph_reader(graph) -> _Reader | None:

@@ -1,4 +1,5 @@
-"""Loading the graph: where the bundled data lives, the namespaces, and parsing files into rdflib.
+"""Loading the graph: the namespaces as rdflib's (their IRIs and the bundled files' paths are kept in
+kg.project), and parsing files into rdflib.
 
 This is the one place that reads RDF files. Everything else receives a graph.
 
@@ -16,58 +17,25 @@ from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 
 from kg.errors import DataSyntaxError, UsageError
+from kg.project import (FACTS_FILE, NAMESPACES, ONTOLOGY_FILE, PROJECT_ROOT, QUERIES_DIR, SHAPES_FILE,  # noqa: F401
+                        SOURCE_DOCUMENT, bundled_files, sparql_prologue)
 
-KG = Namespace("https://w3id.org/aimoney/ontology#")
-KGD = Namespace("https://w3id.org/aimoney/id/")
-SCHEMA = Namespace("https://schema.org/")
-ORG = Namespace("http://www.w3.org/ns/org#")
-PROV = Namespace("http://www.w3.org/ns/prov#")
-UNIT = Namespace("http://qudt.org/vocab/unit/")
-WD = Namespace("http://www.wikidata.org/entity/")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
-FOAF = Namespace("http://xmlns.com/foaf/0.1/")
-SH = Namespace("http://www.w3.org/ns/shacl#")
+KG = Namespace(NAMESPACES["kg"])
+KGD = Namespace(NAMESPACES["kgd"])
+SCHEMA = Namespace(NAMESPACES["schema"])
+ORG = Namespace(NAMESPACES["org"])
+PROV = Namespace(NAMESPACES["prov"])
+UNIT = Namespace(NAMESPACES["unit"])
+WD = Namespace(NAMESPACES["wd"])
+DCTERMS = Namespace(NAMESPACES["dcterms"])
+FOAF = Namespace(NAMESPACES["foaf"])
+SH = Namespace(NAMESPACES["sh"])
 
-#: Prefixes predeclared for every SPARQL query and bound when serializing.
-PREFIXES: dict[str, Namespace] = {
-    "kg": KG, "kgd": KGD, "schema": SCHEMA, "org": ORG, "prov": PROV, "unit": UNIT, "wd": WD,
-    "rdf": Namespace(str(RDF)), "rdfs": Namespace(str(RDFS)), "owl": Namespace(str(OWL)),
-    "xsd": Namespace(str(XSD)), "skos": Namespace(str(SKOS)), "dcterms": DCTERMS,
-    "foaf": FOAF, "sh": SH,
-}
-
-
-def _data_root() -> Path:
-    # A checkout (or an editable install) reads the project folder; a wheel has none and carries the
-    # same files in kg/bundled/ (setup.py).
-    package = Path(__file__).resolve().parent
-    return package.parent if (package.parent / "facts.ttl").is_file() else package / "bundled"
-
-
-#: The folder holding ontology/, facts.ttl, queries/ and sources/ (the paths in facts.ttl's
-#: kg:document values are relative to it).
-PROJECT_ROOT = _data_root()
-ONTOLOGY_FILE = PROJECT_ROOT / "ontology" / "kg.ttl"
-SHAPES_FILE = PROJECT_ROOT / "ontology" / "shapes.ttl"
-FACTS_FILE = PROJECT_ROOT / "facts.ttl"
-QUERIES_DIR = PROJECT_ROOT / "queries"
-SOURCE_DOCUMENT = PROJECT_ROOT / "sources" / "article.zh.txt"
+#: Prefixes predeclared for every SPARQL query and bound when serializing (kg.project.NAMESPACES).
+PREFIXES: dict[str, Namespace] = {prefix: Namespace(iri) for prefix, iri in NAMESPACES.items()}
 
 _FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".rdf": "xml",
             ".xml": "xml", ".n3": "n3", ".trig": "trig", ".nq": "nquads"}
-
-
-def bundled_files() -> list[Path]:
-    """The files of the bundled graph: the ontology and the article's facts."""
-    return [ONTOLOGY_FILE, FACTS_FILE]
-
-
-def sparql_prologue() -> str:
-    """PREFIX declarations for every predeclared namespace, on ONE line, to put before a user's query.
-
-    One line, so that a parser's error position in the user's text is simply one line further down.
-    """
-    return " ".join(f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items()) + "\n"
 
 
 def new_graph(store: str = "default") -> Graph:

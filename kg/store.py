@@ -750,6 +750,30 @@ def open_store(directory: str | Path, extra: Iterable[str | Path] = ()):
     return graph
 
 
+def reading_as_is(directory: str | Path):
+    """The store's shared lock, held (``close()`` it when done), when the store in ``directory`` can be
+    read as it is, without waiting: its manifest is this user's kg's, no file it was loaded from has
+    changed, and its database is there. None otherwise: opening it would refresh it, wait for another
+    process, or report a problem, which :func:`open_store` does (kg.launch then leaves it to that)."""
+    directory = Path(directory)
+    try:
+        lock = _StoreLock(directory, create=False)
+        if lock.descriptor is None:
+            return None
+        try:
+            fcntl.flock(lock.descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            manifest = read_manifest(directory)
+            if (manifest is not None and manifest_is_trusted(manifest) and (directory / DATABASE_NAME).is_dir()
+                    and not any(_changed(entry) for entry in manifest["files"])):
+                return lock
+        except (OSError, KgError):
+            pass
+        lock.close()
+    except OSError:
+        pass
+    return None
+
+
 def _require_store(directory: Path) -> dict:
     manifest = read_manifest(directory) if directory.is_dir() else None
     if manifest is None:
