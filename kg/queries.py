@@ -28,17 +28,17 @@ import re
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from kg.errors import (InputFileError, KgError, QuerySyntaxError, QueryTimeout, UnknownEntityError,
-                       UnknownQueryError, UsageError)
-from kg.graph import PREFIXES, QUERIES_DIR, sparql_prologue  # noqa: F401
-from kg.query_files import (Param, StoredQuery, checked_iri, find_query, parse_header, query_text,  # noqa: F401
-                            read_query_text, stored_queries)
+from kg.errors import KgError, QuerySyntaxError, QueryTimeout, UnknownEntityError, UsageError
+from kg.graph import PREFIXES
+# Query files and their texts need no rdflib (kg.query_files); their names stay importable from here.
+from kg.query_files import (StoredQuery, checked_iri, find_query, query_text, read_query_text,  # noqa: F401
+                            stored_queries)
+
 
 def _iri(text: str) -> URIRef:
     """``text`` as an IRI, refusing characters that could end the IRI inside the query text."""
