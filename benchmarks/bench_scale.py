@@ -272,7 +272,9 @@ def bench_size(n: int, work: Path, cap: float, rdflib_only: str | None, log) -> 
 def bench_pages(n: int, store: str, texts: Path, log) -> dict:
     """Every stored query on the store as whole processes: `kg query NAME` (a table: its first page, from
     the answer kept with the store), `kg query NAME --format csv` (every row, from it too), the same
-    table from the engine (``KG_STORED_ANSWERS=0``) and raw pyoxigraph writing the same query's CSV."""
+    table from the engine (``KG_STORED_ANSWERS=0``; not at 1M, where it is minutes a query and no target)
+    and raw pyoxigraph writing the same query's CSV. A process under a second is timed three times and
+    its best time kept, as ``timeit`` does: at 0.1 s a single run is mostly the machine's noise."""
     sys.path.insert(0, str(ROOT))
     from kg.queries import stored_queries
     pages = {}
@@ -283,10 +285,16 @@ def bench_pages(n: int, store: str, texts: Path, log) -> dict:
                                  ("csv", [KG, "--store", store, "query", query.name, "--format", "csv"], None),
                                  ("engine_table", [KG, "--store", store, "query", query.name], engine),
                                  ("pyoxigraph_csv", me("oxcsv", store, str(texts), query.name), None)):
+            if label == "engine_table" and n >= 1_000_000:
+                continue
             answer, seconds, peak = run_child(args, timeout=600, env=env)
+            runs = 1
+            while seconds < 1.0 and runs < 3 and not isinstance(answer, str):
+                seconds = min(seconds, run_child(args, timeout=600, env=env)[1])
+                runs += 1
             entry[label] = {"seconds": seconds, "peak_mb": peak, "error": answer if isinstance(answer, str) else None,
                             "lines": answer.get("stdout_lines") if isinstance(answer, dict) else None,
-                            "loadavg": os.getloadavg()[0]}
+                            "loadavg": os.getloadavg()[0], "runs": runs}
         pages[query.name] = entry
         log(f"[{n}] pages {query.name}: " + ", ".join(f"{k} {v['seconds']:.2f} s" for k, v in entry.items()))
     return pages
@@ -416,8 +424,8 @@ def report(results: list[dict], info: dict, args, total_s: float) -> str:
                       "its first page of 1,000 rows and the count of the rest), `… --format csv` (every row, "
                       "streamed), both read from the answers `kg load` keeps with the store (docs/scale.md), the "
                       "same table from the engine (`KG_STORED_ANSWERS=0`), and a raw pyoxigraph process opening "
-                      "the same store and writing the same query's CSV (`QuerySolutions.serialize`); the load "
-                      "average (1 min) when each ran:", "",
+                      "the same store and writing the same query's CSV (`QuerySolutions.serialize`); a process "
+                      "under 1 s is the best of three runs; the load average (1 min) when each ran:", "",
                       "| query | table (first page) | CSV, every row | table from the engine | pyoxigraph CSV "
                       "| CSV ÷ pyoxigraph | CSV lines | load average |",
                       "|---|---|---|---|---|---|---|---|"]
@@ -425,7 +433,7 @@ def report(results: list[dict], info: dict, args, total_s: float) -> str:
                 t, c, o = e["table"], e["csv"], e["pyoxigraph_csv"]
                 g = e.get("engine_table") or {}
                 lines.append(f"| `{name}` | {t['seconds']:.2f} s | {c['seconds']:.2f} s | "
-                             f"{g.get('seconds', float('nan')):.2f} s | {o['seconds']:.2f} s | "
+                             + (f"{g['seconds']:.2f} s" if "seconds" in g else "not run") + f" | {o['seconds']:.2f} s | "
                              f"{c['seconds'] / o['seconds']:.2f}× | {c.get('lines') or '—'} | "
                              f"{t.get('loadavg', float('nan')):.1f} |")
             lines.append("")

@@ -13,7 +13,7 @@ query, another ``--param``, typed-in text or a .rq file give another text, so an
 
 A file is used only when all of these hold, else it is ignored (and the engine answers):
 it is whole and sealed with this user's key (kg.sealed), its header names the store content it was
-computed from (kg.flow_index.content_key of the present manifest) and the same query text, and it is
+computed from (kg.store.content_key of the present manifest) and the same query text, and it is
 of this version. ``KG_STORED_ANSWERS=0`` ignores every file (the engine answers; tests compare the two).
 
 The file: a JSON header line (format, version, content key, query digest, query name, variables), one
@@ -32,8 +32,8 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 #: Folder of the stored answers inside a store directory.
 ANSWERS_DIR = "answers"
@@ -119,8 +119,7 @@ def _lines(key: str, name: str, text: str, variables: list[str], rows):
     yield json.dumps({"rows": count}) + "\n"
 
 
-@dataclass(frozen=True)
-class BuildReport:
+class BuildReport(NamedTuple):
     """What :func:`build_answers` stored: how many answers, of how many rows, in how many seconds."""
 
     answers: int
@@ -133,7 +132,7 @@ def build_answers(directory: str | Path, graph=None, queries=None) -> BuildRepor
     parameters on the store in ``directory`` (opened read-only unless ``graph`` is it) and keep each
     SELECT's whole answer beside the store, sealed; answers of other content or other queries are removed."""
     from kg.errors import KgError
-    from kg.flow_index import content_key
+    from kg.store import content_key
     from kg.queries import prepare_query, run_query, stored_queries
     from kg.sealed import computed_from, write_sealed
 
@@ -196,7 +195,7 @@ def _all_fresh(directory: str | Path) -> bool:
     if not folder.is_dir():
         return False
     try:
-        from kg.flow_index import content_key
+        from kg.store import content_key
         from kg.store import read_manifest
         key = content_key(read_manifest(directory))
         heads = {}
@@ -355,7 +354,7 @@ def find_answer(directory: str | Path, text: str) -> StoredAnswer | None:
     if not enabled():
         return None
     from kg.errors import KgError
-    from kg.flow_index import content_key
+    from kg.store import content_key
     from kg.sealed import sealed_length
     from kg.store import read_manifest
 

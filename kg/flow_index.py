@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Iterator
 
 from kg.sealed import seal as _seal, write_sealed as _write_atomically
+from kg.store import content_key  # noqa: F401 - also imported from here
 
 #: File of the flow index inside a store directory.
 INDEX_NAME = "flow-index.json"
@@ -65,17 +66,6 @@ _FORMAT, _EDGES_FORMAT, _CSV_FORMAT, _VERSION = "kg-flow-index", "kg-flow-edges"
 
 def index_path(directory: str | Path) -> Path:
     return Path(directory) / INDEX_NAME
-
-
-def content_key(manifest: dict) -> str:
-    """A digest of a store's manifest: it changes whenever the store is rebuilt.
-
-    >>> content_key({"files": [], "triples": 1}) == content_key({"triples": 1, "files": []})
-    True
-    >>> content_key({"triples": 1}) == content_key({"triples": 2})
-    False
-    """
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 class FlowIndex:

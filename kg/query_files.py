@@ -11,8 +11,8 @@ to find a stored answer before anything heavy is imported.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from kg.errors import InputFileError, UnknownQueryError, UsageError
 from kg.project import NAMESPACES, QUERIES_DIR, sparql_prologue
@@ -23,8 +23,7 @@ _QUERY_FORMS = re.compile(r"^\s*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """A parameter of a stored query: ``?name``, its default (None: unbound), and what it means."""
 
     name: str
@@ -32,15 +31,14 @@ class Param:
     description: str
 
 
-@dataclass(frozen=True)
-class StoredQuery:
+class StoredQuery(NamedTuple):
     """A SPARQL query with its header; ``name`` is the file stem, or "(inline)" for typed-in text."""
 
     name: str
     text: str
     title: str = ""
     description: str = ""
-    params: tuple[Param, ...] = field(default=())
+    params: tuple[Param, ...] = ()
     path: Path | None = None
 
 

@@ -46,12 +46,10 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from kg.errors import InputFileError, KgError, UsageError
 
@@ -71,8 +69,7 @@ class StoreError(KgError):
     """A --store directory is missing, not a kg store, or cannot be opened."""
 
 
-@dataclass(frozen=True)
-class StoreInfo:
+class StoreInfo(NamedTuple):
     """What a persistent store holds, as recorded in its manifest."""
 
     directory: Path
@@ -391,6 +388,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def content_key(manifest: dict) -> str:
+    """A digest of a store's manifest: it changes whenever the store is rebuilt. The flow index and the
+    stored answers name the content they were computed from by it.
+
+    >>> content_key({"files": [], "triples": 1}) == content_key({"triples": 1, "files": []})
+    True
+    >>> content_key({"triples": 1}) == content_key({"triples": 2})
+    False
+    """
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def read_manifest(directory: str | Path) -> dict | None:
     """The manifest of the store in ``directory``, or None when there is none."""
     path = Path(directory) / MANIFEST_NAME
@@ -436,6 +445,8 @@ def _signing_key() -> bytes | None:
         draft = path.with_name(f".store.key.{os.getpid()}")
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            import secrets  # only when the key is made: kg.launch starts without it
+
             handle.write(secrets.token_hex(32) + "\n")
         try:
             os.link(draft, path)  # atomic: a process making the key at the same time keeps its own out
