@@ -80,7 +80,7 @@ def _answered(argv: list[str]) -> bool:
 
         query = find_query(name)
         text = default_text(query) if query.path is not None else None
-    except KgError:  # reported by kg.cli
+    except (KgError, OSError, ValueError):  # kg.cli reports it
         return False
     if text is None:
         return False

@@ -78,15 +78,28 @@ def find_query(spec: str, directory: Path = QUERIES_DIR) -> StoredQuery:
     if _QUERY_FORMS.search(spec) and not _NAME.match(spec.strip()):
         return parse_header("(inline)", spec)
     stored = Path(directory) / f"{spec}.rq"
-    if _NAME.match(spec) and stored.is_file():
+    if _NAME.match(spec) and _safely(stored.is_file):
         return parse_header(spec, stored.read_text(encoding="utf-8"), stored)
     path = Path(spec)
-    if path.suffix in (".rq", ".sparql") or "/" in spec or path.exists():
-        if not path.is_file():
-            raise InputFileError(f"{spec}: no such query file")
+    if path.suffix in (".rq", ".sparql") or "/" in spec or _safely(path.exists):
+        if not _safely(path.is_file):
+            raise InputFileError(f"{_clip(spec)}: no such query file")
         return parse_header(path.stem, read_query_text(path, spec), path)
     names = ", ".join(q.name for q in stored_queries(directory))
-    raise UnknownQueryError(f"no stored query named {spec!r}; stored queries: {names}")
+    raise UnknownQueryError(f"no stored query named {_clip(spec)!r}; stored queries: {names}")
+
+
+def _safely(test) -> bool:
+    """``test()`` (``path.is_file``, ``path.exists``), False for a name the system refuses (one too long,
+    say) rather than an error: the name is then no query file, and is reported as such."""
+    try:
+        return test()
+    except (OSError, ValueError):
+        return False
+
+
+def _clip(text: str, width: int = 100) -> str:
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def read_query_text(source, name: str) -> str:

@@ -112,10 +112,13 @@ def test_other_command_lines_go_the_usual_way(store, extra_args, rows):
 def test_errors_are_the_usual_one_line_errors(store, tmp_path):
     missing = kg("--store", str(tmp_path / "nowhere"), "query", "people", "--format", "csv")
     unknown = kg("--store", str(store), "query", "no-such-query", "--format", "csv")
-    for result in (missing, unknown):
+    too_long = kg("--store", str(store), "query", "a" * 300, "--format", "csv")  # longer than a file name may be
+    for result in (missing, unknown, too_long):
         assert result.returncode != 0 and result.stdout == b""
         assert result.stderr.decode().splitlines()[0].startswith("kg: error: ")
-    assert b"no kg store there" in missing.stderr and b"no stored query named" in unknown.stderr
+        assert b"Traceback" not in result.stderr
+    assert b"no kg store there" in missing.stderr
+    assert b"no stored query named" in unknown.stderr and b"no stored query named" in too_long.stderr
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
     with open("/dev/full", "wb") as full:
