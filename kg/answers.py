@@ -195,8 +195,7 @@ def _all_fresh(directory: str | Path) -> bool:
     if not folder.is_dir():
         return False
     try:
-        from kg.store import content_key
-        from kg.store import read_manifest
+        from kg.store import content_key, read_manifest
         key = content_key(read_manifest(directory))
         heads = {}
         for path in folder.glob("*.jsonl"):
@@ -354,9 +353,8 @@ def find_answer(directory: str | Path, text: str) -> StoredAnswer | None:
     if not enabled():
         return None
     from kg.errors import KgError
-    from kg.store import content_key
     from kg.sealed import sealed_length
-    from kg.store import read_manifest
+    from kg.store import content_key, read_manifest
 
     path = answer_path(directory, text)
     try:
