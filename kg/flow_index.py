@@ -469,8 +469,7 @@ def build_index(directory: str | Path, graph=None, *, chunk: int | None = None) 
     from kg.flows.choose import default_choice
 
     data["viz"] = default_choice(FlowReader(graph, index=FlowIndex(data)))
-    head = json.dumps({"format": _FORMAT, "version": _VERSION, "key": key}) + "\n"
-    _write_atomically(index_path(directory), chain([head], _json_pieces(data), ["\n"]))
+    _write_atomically(index_path(directory), chain([_head(_FORMAT, key)], _json_pieces(data), ["\n"]))
     return index_path(directory)
 
 
@@ -509,9 +508,9 @@ def _write_flow_files(directory: Path, key: str, index: FlowIndex, graph, in_bul
 
     reader = FlowReader(graph, read_all=True) if in_bulk else FlowReader(graph, index=index)
     with SealedWriter(edges_path(directory)) as out:
-        out.write(json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n")
+        out.write(_head(_EDGES_FORMAT, key))
         steps = _StepWriter(out)
-        offsets = _write_details(details_path(directory), key, index, reader, None, steps=steps, chunk=chunk)
+        offsets = _write_details(details_path(directory), key, index, reader, steps=steps, chunk=chunk)
     with edges_path(directory).open("rb") as stored, SealedWriter(csv_path(directory)) as out:
         def edges():
             for place in steps.order.places():
@@ -519,7 +518,7 @@ def _write_flow_files(directory: Path, key: str, index: FlowIndex, graph, in_bul
                 _tag, u, v, edge_key, attributes = decode_step(stored.readline().decode("utf-8"))
                 yield u, v, edge_key, attributes
         labels = steps.order.labels
-        out.write(json.dumps({"format": _CSV_FORMAT, "version": _VERSION, "key": key}) + "\n")
+        out.write(_head(_CSV_FORMAT, key))
         for piece in iter_csv(edges(), lambda node: labels.get(node, node)):
             out.write(piece)
     return offsets
@@ -527,7 +526,7 @@ def _write_flow_files(directory: Path, key: str, index: FlowIndex, graph, in_bul
 
 class _StepWriter:
     """What :meth:`kg.flows.FlowReader.graph` adds to a flow graph (no relations), written as the
-    JSON lines of :func:`_edge_lines` as it comes, keeping only the nodes added and what puts the
+    JSON lines of :func:`_step_line` as it comes, keeping only the nodes added and what puts the
     edges in the graph's order (:class:`_GraphOrder`): the flow graph of a million deals is never whole."""
 
     def __init__(self, out):
@@ -591,12 +590,11 @@ def details_path(directory: str | Path) -> Path:
     return Path(directory) / DETAILS_NAME
 
 
-def _write_details(path: Path, content: str, index: FlowIndex, reader, known: dict | None, *, steps=None,
+def _write_details(path: Path, content: str, index: FlowIndex, reader, *, steps=None,
                    chunk: int = CHUNK_DEALS) -> list[int]:
     """Write every deal's details (its status without what-if, and what its edges carry) and every
     party's node attributes, one sealed line each (:class:`_SealedRecords`), numbered deals first;
-    keep the deals' in ``known`` (deal key -> (status, details)) unless it is None; add each deal's
-    edges to ``steps`` (:class:`_StepWriter`) as :meth:`kg.flows.FlowReader.graph` adds them. What
+    add each deal's edges to ``steps`` (:class:`_StepWriter`) as :meth:`kg.flows.FlowReader.graph` adds them. What
     was read for them is dropped every ``chunk`` deals (but the parties'). The lines' offsets."""
     from kg.store import _signing_key
 
@@ -625,8 +623,6 @@ def _write_details(path: Path, content: str, index: FlowIndex, reader, known: di
                     index.forget_rows()
                 plan = index.plan(number, {})
                 common = reader.deal_details(plan, arrangements, exchanged_by)
-                if known is not None:
-                    known[common["deal"]] = (plan.status, common)
                 write([plan.status, common, [sorted(text(v) for v in dates.objects(plan.deal, prop)) for prop in dated]])
                 if steps is not None:
                     edges = reader._edges(plan, None, FLOW_KINDS)
@@ -641,13 +637,13 @@ def _write_details(path: Path, content: str, index: FlowIndex, reader, known: di
 
 
 def _step_line(step) -> str:
+    """One step of a flow graph (a node or an edge added) as a line of ``flow-edges.jsonl``."""
     return json.dumps(step, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _edge_lines(key: str, steps) -> Iterator[str]:
-    yield json.dumps({"format": _EDGES_FORMAT, "version": _VERSION, "key": key}) + "\n"
-    for step in steps:
-        yield _step_line(step)
+def _head(kind: str, key: str) -> str:
+    """The first line of a flow file: its kind, kg's version of it and the store content it is of."""
+    return json.dumps({"format": kind, "version": _VERSION, "key": key}) + "\n"
 
 
 def load_flow_steps(directory: str | Path):

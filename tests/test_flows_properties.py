@@ -302,7 +302,7 @@ def _index_of(rdf: Graph, details: bool = False):
     if details:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "details"
-            offsets = _write_details(path, "content", index, FlowReader(rdf, read_all=True), {})
+            offsets = _write_details(path, "content", index, FlowReader(rdf, read_all=True))
             index._details = _SealedRecords(path, _signing_key(), "content", offsets)
             for number in range(len(offsets)):  # read now, while the file is there
                 assert index._details.get(number) is not None
@@ -365,11 +365,11 @@ def test_flow_index_with_details_gives_the_answers_of_the_rdf(spec, assume, leng
 @given(deals, st.booleans())
 def test_the_stored_flow_graph_is_the_flow_graph(spec, oxigraph):
     """The whole flow graph kept with a store is flow_graph's, and its CSV edges come in the graph's order."""
-    from kg.flow_index import _edge_lines, edges_in_graph_order, replay
+    from kg.flow_index import _step_line, edges_in_graph_order, replay
     from kg.flows import FlowReader
 
     rdf = _on_oxigraph(build(spec)) if oxigraph else build(spec)
-    lines = list(_edge_lines("key", FlowReader(rdf, read_all=True).graph_steps()))[1:]
+    lines = [_step_line(step) for step in FlowReader(rdf, read_all=True).graph_steps()]
     G = flow_graph(rdf)
     assert _dump(replay(lines)) == _dump(G)
     edges, labels = edges_in_graph_order(lines)

@@ -80,8 +80,6 @@ class FlowReader:
         self._digraphs: dict = {}
         self._parties: dict = {}  # node key -> the party's plain value in the table
         self._labels: dict = {}
-        #: deal key -> (condition status, details): what :meth:`deal_details` gives, worked out before
-        self.known_details: dict | None = None
 
     def _plan_list(self) -> list[_Plan]:
         if self._plans is None:
@@ -440,10 +438,6 @@ class FlowReader:
         if self._index is not None:
             stored = self._index.deal_details(plan.deal, plan.status)
             if stored is not None:
-                return stored
-        elif self.known_details is not None:
-            status, stored = self.known_details.get(text(plan.deal), (False, None))
-            if status == plan.status:
                 return stored
         if arrangements is None:
             arrangements, exchanged_by = (

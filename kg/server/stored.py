@@ -93,8 +93,9 @@ class StoredAnswers:
 
 @lru_cache(maxsize=1)
 def prologue() -> str:
-    """kg's predeclared prefixes (kg.graph.sparql_prologue), which the server puts before every query."""
-    from kg.graph import sparql_prologue
+    """kg's predeclared prefixes (kg.project.sparql_prologue), which the server puts before every query
+    (from kg.project, so that matching a request to a stored answer imports no rdflib into the server process)."""
+    from kg.project import sparql_prologue
     return sparql_prologue()
 
 
