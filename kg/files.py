@@ -132,13 +132,19 @@ def stdout_failure(exc: OSError) -> OutputError | None:
             return None  # stdout works and the error is not a write failure: it came from elsewhere
     except OSError:
         pass
+    drop_stdout()
+    return OutputError(f"standard output: cannot write ({exc.strerror or exc})")
+
+
+def drop_stdout() -> None:
+    """Send what is left of standard output to the null device, so that Python's flush at exit does
+    not fail again on an output that cannot be written (a full disk, a closed pipe)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError):  # no real descriptor (tests capturing output): nothing to drop
         pass
-    return OutputError(f"standard output: cannot write ({exc.strerror or exc})")
 
 
 _WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}

@@ -106,7 +106,9 @@ def _write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `kg … | head`: quiet, as kg.cli
-        _drop_stdout()
+        from kg.files import drop_stdout
+
+        drop_stdout()
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -120,11 +122,3 @@ def _write(text: str) -> None:
         sys.stderr.write(f"kg: error: {printable(str(failure), keep_newlines=False)}\n")
         sys.exit(failure.exit_code)
 
-
-def _drop_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
