@@ -36,13 +36,8 @@ from rdflib.term import Node
 from kg.errors import KgError, QuerySyntaxError, QueryTimeout, UnknownEntityError, UsageError
 from kg.graph import PREFIXES
 # Query files and their texts need no rdflib (kg.query_files); their names stay importable from here.
-from kg.query_files import (StoredQuery, checked_iri, find_query, query_text, read_query_text,  # noqa: F401
-                            stored_queries)
-
-
-def _iri(text: str) -> URIRef:
-    """``text`` as an IRI, refusing characters that could end the IRI inside the query text."""
-    return URIRef(checked_iri(text))
+from kg.query_files import (StoredQuery, find_query, query_text, read_query_text, stored_queries,  # noqa: F401
+                            written_iri)
 
 
 def bind_value(graph: Graph, text: str) -> Node:
@@ -55,11 +50,9 @@ def bind_value(graph: Graph, text: str) -> Node:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return Literal(text[1:-1])
-    if text.startswith("<") and text.endswith(">"):
-        return _iri(text[1:-1])
-    prefix, sep, rest = text.partition(":")
-    if sep and prefix in PREFIXES and " " not in rest:
-        return _iri(str(PREFIXES[prefix]) + rest)
+    iri = written_iri(text)  # <IRI> or a prefixed name
+    if iri is not None:
+        return URIRef(iri)
     # Numbers in canonical form, as the engine stores them; past a thousand digits (Python refuses
     # int() of more than 4,300) the digits are kept as written, a valid literal all the same.
     if re.fullmatch(r"[+-]?\d+", text):

@@ -175,16 +175,29 @@ def default_text(query: StoredQuery) -> str | None:
     for param in query.params:
         if param.default is None:
             continue
-        value = param.default.strip()
-        prefix, sep, rest = value.partition(":")
-        if value.startswith("<") and value.endswith(">") and len(value) >= 2:
-            iri = value[1:-1]
-        elif sep and prefix in NAMESPACES and " " not in rest and not (value[0] == value[-1] and value[0] in "\"'"):
-            iri = NAMESPACES[prefix] + rest
-        else:
-            return None
         try:
-            bindings[param.name] = f"<{checked_iri(iri)}>"
+            iri = written_iri(param.default.strip())
         except UsageError:
             return None
+        if iri is None:
+            return None
+        bindings[param.name] = f"<{iri}>"
     return query_text(query, bindings)
+
+
+def written_iri(text: str) -> str | None:
+    """The IRI ``text`` writes as ``<IRI>`` or as a prefixed name of a predeclared namespace (checked with
+    :func:`checked_iri`, which raises for an IRI that could end early); None for anything else (a quoted
+    string, a number, an entity's name).
+
+    >>> written_iri("kgd:OpenAI"), written_iri("<https://x.org/a>"), written_iri('"kgd:OpenAI"'), written_iri("OpenAI")
+    ('https://w3id.org/aimoney/id/OpenAI', 'https://x.org/a', None, None)
+    """
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return None
+    if text.startswith("<") and text.endswith(">"):
+        return checked_iri(text[1:-1])
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in NAMESPACES and " " not in rest:
+        return checked_iri(NAMESPACES[prefix] + rest)
+    return None
